@@ -1,0 +1,116 @@
+"""Prefixes, CURIEs and the verified external identifiers.
+
+One ``curies.Converter`` makes every CURIE and IRI of the project. It is built from the
+Bioregistry 0.15.6 prefix table shipped in ``data/reference/recommended-prefixes.csv``
+plus the project's own two namespaces; nothing else writes a prefix by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import curies
+
+from kg.errors import ConfigurationError
+from kg.resources import resource_path
+
+__all__ = [
+    "DATA_NAMESPACE",
+    "ONTOLOGY_NAMESPACE",
+    "VerifiedId",
+    "get_converter",
+    "verified_ids",
+]
+
+ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
+DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
+
+#: Namespaces of the project itself and of the W3C vocabularies it reuses; these have no
+#: row in the Bioregistry prefix table of ``data/reference``.
+_PROJECT_PREFIXES = {
+    "skg": ONTOLOGY_NAMESPACE,
+    "skgid": DATA_NAMESPACE,
+}
+
+
+@dataclass(frozen=True)
+class VerifiedId:
+    """A verified row of ``external-ids.csv``.
+
+    :param label: the label the reference table gives
+    :param kind: the entity kind (drug/biologic, sarcoma subtype ...)
+    :param curie: the CURIE, with the preferred prefix
+    :param iri: the IRI made by the converter
+    :param evidence: the evidence column, strength tag first
+    """
+
+    label: str
+    kind: str
+    curie: str
+    iri: str
+    evidence: str
+
+
+@cache
+def get_converter() -> curies.Converter:
+    """Return the project's CURIE/IRI converter.
+
+    :returns: a converter whose preferred prefixes are those of the reference table
+        (``NCIT``, ``CHEBI``, ``drugbank`` ...) with Bioregistry prefixes as synonyms
+    :raises ConfigurationError: if the prefix table is missing
+    """
+    path = resource_path("data", "reference", "recommended-prefixes.csv")
+    if not path.is_file():
+        raise ConfigurationError(f"prefix table not found: {path}")
+    records: dict[str, curies.Record] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            preferred = row["preferred_curie_prefix"]
+            if preferred in records:
+                continue
+            synonyms = sorted({row["bioregistry_prefix"]} - {preferred})
+            records[preferred] = curies.Record(
+                prefix=preferred,
+                prefix_synonyms=synonyms,
+                uri_prefix=row["uri_prefix_bioregistry_0.15.6"],
+                pattern=row["pattern"] or None,
+            )
+    for prefix, uri_prefix in _PROJECT_PREFIXES.items():
+        records[prefix] = curies.Record(prefix=prefix, uri_prefix=uri_prefix)
+    return curies.Converter(list(records.values()))
+
+
+def _reference_path() -> Path:
+    return resource_path("data", "reference", "external-ids.csv")
+
+
+@cache
+def verified_ids() -> dict[str, VerifiedId]:
+    """Return the verified identifiers of the reference table, keyed by CURIE.
+
+    Rows marked ``verified=no`` are left out: their identifiers must never be used.
+
+    :returns: a mapping from standardized CURIE to its verified row
+    :raises ConfigurationError: if the table is missing or a verified row has a prefix
+        the converter does not know
+    """
+    path = _reference_path()
+    if not path.is_file():
+        raise ConfigurationError(f"external identifier table not found: {path}")
+    converter = get_converter()
+    result: dict[str, VerifiedId] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["verified"] != "yes" or not row["local_id"]:
+                continue
+            curie = converter.standardize_curie(f"{row['prefix']}:{row['local_id']}", strict=False)
+            if curie is None:
+                raise ConfigurationError(f"{path.name}: unknown prefix {row['prefix']!r} in row {row['label']!r}")
+            iri = converter.expand(curie, strict=True)
+            result[curie] = VerifiedId(
+                label=row["label"], kind=row["kind"], curie=curie, iri=iri, evidence=row["evidence"]
+            )
+    return result
