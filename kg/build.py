@@ -1,0 +1,182 @@
+"""The build pipeline: records → RDF → reasoning → rules → SHACL → quality → Turtle.
+
+Each stage is a module of its own (``kg.records``, ``kg.convert``, ``kg.reasoning``,
+``kg.rules``, ``kg.validation``, ``kg.quality``, ``kg.export``); this module only runs them
+in order, times them, and writes the output atomically: nothing is written unless every
+stage passes, and then the whole output directory is replaced at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+from rdflib import Graph
+
+from kg.convert import records_to_graph
+from kg.errors import ConfigurationError
+from kg.export import serialize
+from kg.quality import check_quality
+from kg.reasoning import reason
+from kg.records import RecordSet, load_records
+from kg.resources import resource_path
+from kg.rules import apply_rules
+from kg.store import graph_to_store
+from kg.validation import validate_graph
+
+__all__ = ["GRAPH_FILE", "BuildResult", "build", "build_graph", "load_ontology", "write_output"]
+
+#: The name of the built graph inside the output directory.
+GRAPH_FILE = "sarcoma-kg.ttl"
+REPORT_FILE = "build-report.json"
+
+T = TypeVar("T")
+
+
+@dataclass
+class BuildResult:
+    """The outcome of a build.
+
+    :param graph: the built graph (ontology, data, inferred types, derived triples)
+    :param records: the curated records it was built from
+    :param timings: seconds per stage
+    :param counts: triples after each stage and what reasoning and rules added
+    :param output: the written graph file, if the build wrote one
+    """
+
+    graph: Graph
+    records: RecordSet
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    output: Path | None = None
+
+
+@cache
+def _ontology_path() -> Path:
+    return resource_path("ontology", "sarcoma-kg.ttl")
+
+
+def load_ontology(path: Path | None = None) -> Graph:
+    """Parse the OWL ontology.
+
+    :param path: an ontology file in Turtle (default: the shipped one)
+    :raises ConfigurationError: if it is missing or not valid Turtle
+    """
+    path = path or _ontology_path()
+    try:
+        return Graph().parse(path, format="turtle")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ConfigurationError(f"cannot load the ontology {path}: {error}") from error
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def build_graph(
+    records_dir: Path | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Run every stage of the build in memory, without writing anything.
+
+    :param records_dir: the curated records (default: the shipped ``data/records``)
+    :param progress: called with a line after each stage (the CLI prints it to stderr)
+    :returns: the built graph with timings and counts
+    :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
+    :raises DataError: if the data fails a check, with every problem found (exit 1)
+    """
+    say = progress or (lambda line: None)
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    with _timed(timings, "records"):
+        records = load_records(records_dir)
+    say(f"records: {len(records.records)} records checked ({timings['records']} s)")
+    with _timed(timings, "convert"):
+        graph = load_ontology() + records_to_graph(records)
+    counts["asserted"] = len(graph)
+    say(f"convert: {len(graph)} triples with the ontology ({timings['convert']} s)")
+    with _timed(timings, "reasoning"):
+        reasoned = reason(graph)
+    counts["inferred"] = reasoned.inferred
+    say(f"reasoning: consistent (HermiT); {reasoned.inferred} inferred types added ({timings['reasoning']} s)")
+    with _timed(timings, "rules"):
+        derived = apply_rules(reasoned.graph)
+    counts.update({f"rule:{name}": count for name, count in derived.derived.items()})
+    say(f"rules: {sum(derived.derived.values())} triples derived ({timings['rules']} s)")
+    graph = derived.graph
+    with _timed(timings, "shacl"):
+        validate_graph(graph, records=records)
+    say(f"shacl: conforms ({timings['shacl']} s)")
+    with _timed(timings, "quality"):
+        check_quality(graph_to_store(graph))
+    say(f"quality: every *-violation.rq returned no rows ({timings['quality']} s)")
+    counts["total"] = len(graph)
+    return BuildResult(graph=graph, records=records, timings=timings, counts=counts)
+
+
+def write_output(result: BuildResult, output_dir: Path) -> Path:
+    """Write the built graph and a build report, replacing ``output_dir`` as a whole.
+
+    The files are written to a temporary sibling directory first; only when all are
+    written does it take the place of ``output_dir``. A failure leaves the previous
+    output as it was.
+
+    :param result: a successful build
+    :param output_dir: where to write (created if missing)
+    :returns: the path of the written graph file
+    """
+    output_dir = output_dir.resolve()
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        with _timed(result.timings, "export"):
+            (staging / GRAPH_FILE).write_bytes(serialize(result.graph, "ttl"))
+        report = {"counts": result.counts, "timings_seconds": result.timings}
+        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        previous = output_dir.with_name(f".{output_dir.name}-previous-{os.getpid()}")
+        if output_dir.exists():
+            output_dir.rename(previous)
+        staging.rename(output_dir)
+        shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    result.output = output_dir / GRAPH_FILE
+    return result.output
+
+
+def build(
+    output_dir: Path = Path("dist"),
+    *,
+    records_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build the graph and write ``<output_dir>/sarcoma-kg.ttl``.
+
+    :param output_dir: the output directory (default ``dist``)
+    :param records_dir: the curated records (default: the shipped ``data/records``)
+    :param progress: called with a line after each stage
+    :returns: the build result, with ``output`` set
+    :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
+    :raises DataError: if the data fails a check (exit 1); nothing is written then
+    """
+    result = build_graph(records_dir, progress=progress)
+    write_output(result, output_dir)
+    if progress:
+        progress(f"export: wrote {result.output} ({result.timings['export']} s)")
+    return result

@@ -1,0 +1,161 @@
+"""The ``sarcoma-kg`` command line: each command is one library call.
+
+Results go to standard output, diagnostics to standard error. Exit codes follow pySHACL:
+0 success, 1 the data fails a check, 2 a file cannot be loaded, a tool is missing, or the
+command is used wrongly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kg.build import GRAPH_FILE, build, build_graph
+from kg.errors import SarcomaKGError
+from kg.export import FORMATS, export_file
+from kg.queries import get_query, load_queries
+from kg.results import RESULT_FORMATS, format_results
+from kg.stats import statistics
+from kg.store import open_store, run_query
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_GRAPH = Path("dist") / GRAPH_FILE
+
+
+def _errors(command: F) -> F:
+    """Print a package error on stderr and exit with its code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SarcomaKGError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+graph_option = click.option(
+    "--graph", "graph_file", type=click.Path(path_type=Path), default=DEFAULT_GRAPH, show_default=True,
+    help="The built graph to query.",
+)
+store_option = click.option(
+    "--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Use an on-disk Oxigraph store in this directory (bulk-loaded once, then reopened).",
+)
+records_option = click.option(
+    "--records", "records_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+    help="Curated records directory (default: the records shipped with the package).",
+)
+
+
+@click.group()
+@click.version_option(package_name="sarcoma-kg")
+def main() -> None:
+    """Sarcoma-KG: the evidence on immunotherapy for sarcoma as a knowledge graph."""
+
+
+@main.command("build")
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"),
+              show_default=True, help="Where to write sarcoma-kg.ttl (replaced as a whole).")
+@records_option
+@_errors
+def build_command(output_dir: Path, records_dir: Path | None) -> None:
+    """Build, reason, validate and write the graph (exit 1 if the data fails a check)."""
+    build(output_dir, records_dir=records_dir, progress=_progress)
+
+
+@main.command("validate")
+@records_option
+@_errors
+def validate_command(records_dir: Path | None) -> None:
+    """Run every check of the build without writing anything."""
+    build_graph(records_dir, progress=_progress)
+    click.echo("valid", err=True)
+
+
+@main.command("query")
+@click.argument("name", required=False)
+@click.option("--list", "list_queries", is_flag=True, help="List the stored queries.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(list(RESULT_FORMATS)), default="table", show_default=True)
+@graph_option
+@store_option
+@_errors
+def query_command(name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
+                  graph_file: Path, store_dir: Path | None) -> None:
+    """Run a stored query (see --list for names and parameters)."""
+    if list_queries or name is None:
+        for query in load_queries().values():
+            parameters = ", ".join(
+                f"{p.name} ({p.kind}{', required' if p.required and p.default is None else ''})"
+                for p in query.parameters
+            )
+            click.echo(f"{query.name}: {query.summary}" + (f"  [parameters: {parameters}]" if parameters else ""))
+        return
+    values = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        values[key] = value
+    store = open_store(graph_file, store_dir=store_dir)
+    click.echo(format_results(get_query(name).run(store, values), fmt), nl=False)
+
+
+@main.command("sparql")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(list(RESULT_FORMATS)), default="table", show_default=True)
+@graph_option
+@store_option
+@_errors
+def sparql_command(query: str, fmt: str, graph_file: Path, store_dir: Path | None) -> None:
+    """Run a SPARQL query given as text or as the path of a .rq file."""
+    path = Path(query)
+    text = path.read_text(encoding="utf-8") if query.endswith(".rq") and path.is_file() else query
+    click.echo(format_results(run_query(open_store(graph_file, store_dir=store_dir), text), fmt), nl=False)
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="ttl", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@graph_option
+@_errors
+def export_command(fmt: str, output: Path, graph_file: Path) -> None:
+    """Export the built graph in another RDF format."""
+    export_file(graph_file, output, fmt)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("stats")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@graph_option
+@store_option
+@_errors
+def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
+    """Print counts of trials, arms, measurements, findings ... in the built graph."""
+    counts = statistics(open_store(graph_file, store_dir=store_dir))
+    if fmt == "json":
+        click.echo(json.dumps(counts, indent=2))
+        return
+    width = max(len(kind) for kind in counts)
+    for kind, count in counts.items():
+        click.echo(f"{kind.ljust(width)}  {count}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,240 @@
+"""Stored SPARQL queries: one query per ``.rq`` file with a grlc-style header.
+
+A header is a block of ``#+`` lines holding YAML (``summary``, ``description``, ``tags``,
+``defaults``, ``params``). Parameters follow grlc's convention: a variable ``?_name`` is a
+required parameter, ``?__name`` an optional one, and a suffix gives its type
+(``?_subtype_iri``, ``?_limit_integer``; no suffix means a plain string).
+
+Values are never pasted into the query text as text: each is made an RDF term by
+pyoxigraph (which checks and escapes it) and bound with a trailing SPARQL ``VALUES``
+clause, so the same rendered query runs on the embedded store, on rdflib and on any
+SPARQL 1.1 endpoint. A trailing VALUES clause is joined after grouping: a query that
+aggregates must therefore list its parameter variables in its GROUP BY.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import yaml
+
+from kg.errors import ConfigurationError, QueryError
+from kg.identifiers import DATA_NAMESPACE, get_converter
+from kg.resources import resource_path
+from kg.store import run_query
+
+__all__ = [
+    "Parameter",
+    "StoredQuery",
+    "default_queries_dir",
+    "load_queries",
+    "quality_queries",
+    "get_query",
+]
+
+_PARAMETER = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)(?:_(iri|string|integer|decimal|boolean))?\b")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of a stored query.
+
+    :param name: the parameter's name (``subtype``)
+    :param variable: the SPARQL variable it binds, without ``?`` (``_subtype_iri``)
+    :param kind: ``iri``, ``string``, ``integer``, ``decimal`` or ``boolean``
+    :param required: whether a value (or a default) must be given
+    :param default: the default value from the header, if any
+    :param description: what the parameter means, from the header
+    """
+
+    name: str
+    variable: str
+    kind: str
+    required: bool
+    default: str | None = None
+    description: str = ""
+
+    def term(self, value: str) -> ox.NamedNode | ox.Literal:
+        """Turn a user-given value into a checked RDF term.
+
+        An IRI parameter accepts a full IRI, a CURIE with a known prefix, or the local id
+        of a Sarcoma-KG entity (``undifferentiated-pleomorphic-sarcoma``).
+
+        :param value: the value as the user wrote it
+        :returns: the RDF term
+        :raises QueryError: if the value is not of the parameter's type
+        """
+        try:
+            if self.kind == "iri":
+                return ox.NamedNode(_expand(value))
+            if self.kind == "integer":
+                return ox.Literal(str(int(value)), datatype=ox.NamedNode(_XSD + "integer"))
+            if self.kind == "decimal":
+                float(value)
+                return ox.Literal(value.strip(), datatype=ox.NamedNode(_XSD + "decimal"))
+            if self.kind == "boolean":
+                if value.lower() not in ("true", "false"):
+                    raise ValueError("expected true or false")
+                return ox.Literal(value.lower(), datatype=ox.NamedNode(_XSD + "boolean"))
+            return ox.Literal(value)
+        except ValueError as error:
+            raise QueryError(f"parameter {self.name!r}: {value!r} is not a valid {self.kind} ({error})") from error
+
+
+def _expand(value: str) -> str:
+    value = value.strip()
+    if value.startswith(("http://", "https://")):
+        return value
+    converter = get_converter()
+    if ":" in value:
+        expanded = converter.expand(value, strict=False)
+        if expanded is None:
+            raise ValueError(f"unknown prefix in CURIE {value!r}")
+        return expanded
+    return DATA_NAMESPACE + value
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    """A stored query and its header.
+
+    :param name: the file name without ``.rq``
+    :param path: the file
+    :param text: the query text (header included; ``#`` lines are SPARQL comments)
+    :param summary: one line saying what the query answers
+    :param description: a longer description
+    :param tags: tags for grouping in the API
+    :param parameters: the query's parameters
+    """
+
+    name: str
+    path: Path
+    text: str
+    summary: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = field(default=())
+
+    @property
+    def is_violation_check(self) -> bool:
+        """Whether the query is a quality check that must return no rows."""
+        return self.name.endswith("-violation")
+
+    def render(self, values: Mapping[str, str] | None = None) -> str:
+        """Return the query text with the parameter values bound by a VALUES clause.
+
+        :param values: parameter name to value (defaults fill the rest)
+        :returns: SPARQL 1.1 query text
+        :raises QueryError: if a value is unknown, of the wrong type, or a required one is missing
+        """
+        values = dict(values or {})
+        unknown = sorted(set(values) - {p.name for p in self.parameters})
+        if unknown:
+            known = ", ".join(p.name for p in self.parameters) or "none"
+            raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
+        variables, terms = [], []
+        for parameter in self.parameters:
+            value = values.get(parameter.name, parameter.default)
+            if value is None:
+                if parameter.required:
+                    raise QueryError(f"query {self.name!r} needs a value for parameter {parameter.name!r}")
+                continue
+            variables.append(f"?{parameter.variable}")
+            terms.append(str(parameter.term(str(value))))
+        if not variables:
+            return self.text
+        return f"{self.text.rstrip()}\nVALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}\n"
+
+    def run(self, store: ox.Store, values: Mapping[str, str] | None = None) -> ox.QuerySolutions:
+        """Bind the values and run the query on a store.
+
+        :param store: an Oxigraph store
+        :param values: parameter name to value (defaults fill the rest)
+        :returns: the solutions
+        :raises QueryError: if a value is missing or invalid
+        """
+        return run_query(store, self.render(values))
+
+
+def _header(text: str, path: Path) -> dict[str, Any]:
+    lines = [line[2:].removeprefix(" ") for line in text.splitlines() if line.startswith("#+")]
+    try:
+        header = yaml.safe_load("\n".join(lines)) or {}
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path.name}: header is not valid YAML: {error}") from error
+    if not isinstance(header, dict) or not header.get("summary"):
+        raise ConfigurationError(f"{path.name}: the '#+ summary:' header line is missing")
+    return header
+
+
+def _parse(path: Path) -> StoredQuery:
+    text = path.read_text(encoding="utf-8")
+    header = _header(text, path)
+    defaults: dict[str, str] = {}
+    for item in header.get("defaults", []) or []:
+        defaults.update({str(k): str(v) for k, v in item.items()})
+    descriptions = {str(k): str(v) for k, v in (header.get("params", {}) or {}).items()}
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    parameters: dict[str, Parameter] = {}
+    for match in _PARAMETER.finditer(body):
+        underscores, name, kind = match.groups()
+        variable = match.group(0)[1:]
+        if name not in parameters:
+            parameters[name] = Parameter(
+                name=name, variable=variable, kind=kind or "string", required=underscores == "_",
+                default=defaults.get(name), description=descriptions.get(name, ""),
+            )
+    return StoredQuery(
+        name=path.stem, path=path, text=text, summary=str(header["summary"]).strip(),
+        description=str(header.get("description", "")).strip(), tags=tuple(header.get("tags", []) or []),
+        parameters=tuple(parameters.values()),
+    )
+
+
+def default_queries_dir() -> Path:
+    """Return the directory of the shipped stored queries."""
+    return resource_path("queries")
+
+
+@cache
+def _load(directory: Path) -> dict[str, StoredQuery]:
+    if not directory.is_dir():
+        raise ConfigurationError(f"queries directory not found: {directory}")
+    return {path.stem: _parse(path) for path in sorted(directory.glob("*.rq"))}
+
+
+def load_queries(directory: Path | None = None) -> dict[str, StoredQuery]:
+    """Return the stored queries (competency questions) by name.
+
+    :param directory: the queries directory (default: the shipped ``queries``)
+    :raises ConfigurationError: if the directory is missing or a header is malformed
+    """
+    return dict(_load(directory or default_queries_dir()))
+
+
+def quality_queries(directory: Path | None = None) -> Iterator[StoredQuery]:
+    """Iterate over the ``*-violation.rq`` quality checks (``queries/quality``).
+
+    :param directory: the quality queries directory (default: the shipped one)
+    """
+    return iter(_load(directory or default_queries_dir() / "quality").values())
+
+
+def get_query(name: str, directory: Path | None = None) -> StoredQuery:
+    """Return one stored query by name.
+
+    :param name: the file name without ``.rq``
+    :param directory: the queries directory (default: the shipped ``queries``)
+    :raises QueryError: if there is no such query, naming the ones there are
+    """
+    queries = load_queries(directory)
+    if name not in queries:
+        raise QueryError(f"no stored query named {name!r}; run 'sarcoma-kg query --list' (known: {', '.join(queries)})")
+    return queries[name]

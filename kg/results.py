@@ -1,0 +1,72 @@
+"""Format SPARQL results for people (a table) and programs (SPARQL JSON, CSV, TSV, XML).
+
+Machine formats are written by pyoxigraph's own serialisers (the W3C result formats);
+only the human-readable table is formatted here, with IRIs shortened to CURIEs by the
+project's converter.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from kg.identifiers import get_converter
+
+__all__ = ["RESULT_FORMATS", "format_results", "solutions_to_rows"]
+
+#: Result format name → pyoxigraph format (None: the text table).
+RESULT_FORMATS: dict[str, ox.QueryResultsFormat | None] = {
+    "table": None,
+    "json": ox.QueryResultsFormat.JSON,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+    "xml": ox.QueryResultsFormat.XML,
+}
+
+
+def _cell(term: object) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return get_converter().compress(term.value, passthrough=True)
+    if isinstance(term, ox.Literal):
+        return term.value
+    return str(term)
+
+
+def solutions_to_rows(solutions: ox.QuerySolutions) -> tuple[list[str], list[dict[str, str]]]:
+    """Read all solutions as plain strings (IRIs as CURIEs where a prefix is known).
+
+    :param solutions: SELECT results
+    :returns: the variable names and one dict per row
+    """
+    variables = [variable.value for variable in solutions.variables]
+    rows = [{name: _cell(solution[name]) for name in variables} for solution in solutions]
+    return variables, rows
+
+
+def format_results(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str = "table") -> str:
+    """Format a query result.
+
+    :param result: the result of ``kg.store.run_query``
+    :param fmt: ``table``, ``json``, ``csv``, ``tsv`` or ``xml`` (for SELECT and ASK);
+        CONSTRUCT and DESCRIBE results are always written as N-Triples
+    :returns: the formatted text
+    :raises ValueError: for an unknown format
+    """
+    if fmt not in RESULT_FORMATS:
+        raise ValueError(f"unknown result format {fmt!r}; choose one of {', '.join(RESULT_FORMATS)}")
+    if isinstance(result, ox.QueryTriples):
+        return result.serialize(format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    target = RESULT_FORMATS[fmt]
+    if target is not None:
+        return result.serialize(format=target).decode("utf-8")
+    if isinstance(result, ox.QueryBoolean):
+        return "true\n" if bool(result) else "false\n"
+    variables, rows = solutions_to_rows(result)
+    widths = {name: min(60, max([len(name)] + [len(row[name]) for row in rows])) for name in variables}
+    def line(cells: dict[str, str]) -> str:
+        return "  ".join(cells[name][: widths[name]].ljust(widths[name]) for name in variables).rstrip()
+    out = [line({name: name for name in variables}), line({name: "-" * widths[name] for name in variables})]
+    out.extend(line(row) for row in rows)
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,65 @@
+"""Derivation rules (stage 4 of the build): SPARQL CONSTRUCT queries in ``ontology/rules``.
+
+Rules run in file-name order on the embedded store; each rule's output is added to the
+graph before the next runs. They derive what is defined by the ontology but not by OWL
+semantics: evidence levels from study designs, and conflicts between measurements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.errors import ConfigurationError, QueryError
+from kg.resources import resource_path
+from kg.store import graph_to_store, run_query
+
+__all__ = ["RuleResult", "apply_rules", "default_rules_dir"]
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """What the rules derived.
+
+    :param graph: the input graph plus every derived triple
+    :param derived: number of new triples per rule file name
+    """
+
+    graph: Graph
+    derived: dict[str, int]
+
+
+def default_rules_dir() -> Path:
+    """Return the directory of the shipped rules."""
+    return resource_path("ontology", "rules")
+
+
+def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
+    """Apply every CONSTRUCT rule of a directory, in order.
+
+    :param graph: the graph to extend (not modified)
+    :param directory: the rules directory (default: the shipped ``ontology/rules``)
+    :returns: the extended graph and how much each rule added
+    :raises ConfigurationError: if the directory is missing or a rule does not parse
+    """
+    directory = directory or default_rules_dir()
+    paths = sorted(directory.glob("*.rq"))
+    if not paths:
+        raise ConfigurationError(f"no rules (*.rq) in {directory}")
+    result = Graph()
+    result += graph
+    derived: dict[str, int] = {}
+    for path in paths:
+        store = graph_to_store(result)
+        try:
+            triples = run_query(store, path.read_text(encoding="utf-8"))
+        except QueryError as error:
+            raise ConfigurationError(f"rule {path.name} does not parse: {error}") from error
+        new = Graph()
+        new.parse(data=triples.serialize(format=ox.RdfFormat.N_TRIPLES), format="nt")
+        derived[path.name] = len(new - result)
+        result += new
+    return RuleResult(graph=result, derived=derived)

@@ -1,0 +1,69 @@
+"""The embedded SPARQL store: Oxigraph (pyoxigraph), in memory or on disk.
+
+Queries run on Oxigraph directly, never through oxrdflib (which silently falls back to
+rdflib's slow engine for prepared queries); rdflib is used for parsing, building and SHACL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.errors import ConfigurationError, QueryError
+
+__all__ = ["graph_to_store", "open_store", "run_query"]
+
+
+def graph_to_store(graph: Graph) -> ox.Store:
+    """Copy an rdflib graph into a new in-memory Oxigraph store.
+
+    :param graph: any rdflib graph
+    :returns: an in-memory store holding the same triples
+    """
+    store = ox.Store()
+    store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    return store
+
+
+def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
+    """Open a store holding a built graph.
+
+    :param graph_file: the built graph (Turtle or N-Triples, by extension)
+    :param store_dir: an on-disk Oxigraph directory; if given and not empty it is reopened
+        as it is (no re-parsing), otherwise it is created and bulk-loaded from ``graph_file``
+    :returns: the store
+    :raises ConfigurationError: if the graph file is missing or cannot be parsed
+    """
+    if store_dir is not None and store_dir.is_dir() and any(store_dir.iterdir()):
+        return ox.Store(str(store_dir))
+    if not graph_file.is_file():
+        raise ConfigurationError(f"built graph not found: {graph_file} (run 'sarcoma-kg build' first)")
+    rdf_format = ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+    try:
+        if store_dir is not None:
+            store_dir.mkdir(parents=True, exist_ok=True)
+            store = ox.Store(str(store_dir))
+            store.bulk_load(path=str(graph_file), format=rdf_format)
+            store.optimize()
+            return store
+        store = ox.Store()
+        store.load(path=str(graph_file), format=rdf_format)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ConfigurationError(f"cannot load {graph_file}: {error}") from error
+    return store
+
+
+def run_query(store: ox.Store, query: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """Run a SPARQL query on the store.
+
+    :param store: an Oxigraph store
+    :param query: SPARQL 1.1 query text
+    :returns: pyoxigraph's result object
+    :raises QueryError: with the parser's message if the query is malformed
+    """
+    try:
+        return store.query(query)
+    except SyntaxError as error:
+        raise QueryError(str(error)) from error
