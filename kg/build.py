@@ -123,7 +123,7 @@ def build_graph(
         validate_graph(graph, records=records)
     say(f"shacl: conforms ({timings['shacl']} s)")
     with _timed(timings, "quality"):
-        check_quality(graph_to_store(graph))
+        check_quality(graph_to_store(graph), records=records)
     say(f"quality: every *-violation.rq returned no rows ({timings['quality']} s)")
     counts["total"] = len(graph)
     return BuildResult(graph=graph, records=records, timings=timings, counts=counts)

@@ -10,34 +10,41 @@ import pyoxigraph as ox
 
 from kg.errors import DataError, Problem
 from kg.queries import quality_queries
+from kg.records import RecordSet
 from kg.store import run_query
 
 __all__ = ["check_quality", "quality_problems"]
 
 
-def quality_problems(store: ox.Store) -> list[Problem]:
+def quality_problems(store: ox.Store, *, records: RecordSet | None = None) -> list[Problem]:
     """Run every violation query and return one problem per row.
 
     :param store: the store holding the built graph
-    :returns: the rows found, each naming the query (the rule) and the values of the row
+    :param records: the records the graph came from, to name the file of the offending record
+    :returns: the rows found, each naming the file and record of the first curated node in
+        the row, the query (the rule) and the values of the row
     """
     problems = []
     for query in quality_queries():
         solutions = run_query(store, query.text)
         variables = [variable.value for variable in solutions.variables]
         for solution in solutions:
-            cells = [f"{name}={solution[name].value}" for name in variables if solution[name] is not None]
-            problems.append(Problem(query.path.name, cells[0] if cells else "(row)", query.name,
-                                    f"{query.summary}: {', '.join(cells)}"))
+            values = [solution[name] for name in variables]
+            cells = [f"{name}={value.value}" for name, value in zip(variables, values) if value is not None]
+            located = next((found for value in values if isinstance(value, ox.NamedNode) and records is not None
+                            and (found := records.locate(value.value)) is not None), None)
+            file, record = located or (query.path.name, cells[0] if cells else "(row)")
+            problems.append(Problem(file, record, query.name, f"{query.summary}: {', '.join(cells)}"))
     return problems
 
 
-def check_quality(store: ox.Store) -> None:
+def check_quality(store: ox.Store, *, records: RecordSet | None = None) -> None:
     """Fail if any violation query returns rows.
 
     :param store: the store holding the built graph
+    :param records: the records the graph came from, to name files in the report
     :raises DataError: with every row found
     """
-    problems = quality_problems(store)
+    problems = quality_problems(store, records=records)
     if problems:
         raise DataError(problems, stage="quality")

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from kg.errors import ConfigurationError, DataError, Problem
-from kg.identifiers import get_converter, verified_ids
+from kg.identifiers import DATA_NAMESPACE, get_converter, verified_ids
 from kg.resources import resource_path
 
 __all__ = [
@@ -65,6 +65,18 @@ class RecordSet:
 
     records: tuple[Record, ...]
     by_id: Mapping[str, Record] = field(repr=False)
+
+    def locate(self, iri: str) -> tuple[str, str] | None:
+        """Name the file and record a node of the built graph comes from.
+
+        :param iri: an IRI of the graph; nested nodes (``<id>/evidence``) belong to their record
+        :returns: (file, node id below the data namespace), or None for IRIs of no record
+        """
+        if not iri.startswith(DATA_NAMESPACE):
+            return None
+        local = iri.removeprefix(DATA_NAMESPACE)
+        record = self.by_id.get(local.split("/", 1)[0])
+        return (record.file if record else "(graph)"), local
 
     def of_kind(self, kind: str) -> Iterator[Record]:
         """Iterate over the records of one kind.

@@ -43,12 +43,8 @@ def load_shapes(path: Path | None = None) -> Graph:
 
 def _where(node: object, records: RecordSet | None) -> tuple[str, str]:
     """Name the record file and id a focus node comes from."""
-    text = str(node)
-    if isinstance(node, URIRef) and text.startswith(DATA_NAMESPACE):
-        record_id = text.removeprefix(DATA_NAMESPACE).split("/", 1)[0]
-        record = records.by_id.get(record_id) if records else None
-        return (record.file if record else "(graph)"), text.removeprefix(DATA_NAMESPACE)
-    return "(graph)", text
+    located = records.locate(str(node)) if records is not None else None
+    return located or ("(graph)", str(node).removeprefix(DATA_NAMESPACE))
 
 
 def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Graph | None = None) -> list[Problem]:
