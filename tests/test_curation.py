@@ -1,0 +1,96 @@
+"""Every curated record, checked one by one against the reviews.
+
+The quote of every measurement, finding, study and therapy must be verbatim in its
+review; every reference-list citation must be verbatim and sit at its number. A failure
+names the record and what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kg.identifiers import verified_ids
+from kg.quotes import iter_quotes, normalize_whitespace
+from kg.records import RecordSet, load_records
+
+RECORDS: RecordSet = load_records()
+QUOTES = list(iter_quotes(RECORDS))
+CITATIONS = [
+    (record.id, entry)
+    for record in RECORDS.of_kind("publications")
+    for entry in record.data["cited_in"]
+]
+
+
+@pytest.fixture(scope="module")
+def review_texts(sources_dir: Path) -> dict[str, str]:
+    return {
+        review.id: normalize_whitespace((sources_dir / review.data["source_file"]).read_text(encoding="utf-8"))
+        for review in RECORDS.of_kind("reviews")
+    }
+
+
+@pytest.fixture(scope="module")
+def reference_lists(sources_dir: Path) -> dict[str, list[str]]:
+    """Each review's reference list in order: entries start with "- " or "N. " (the PDF
+    text lost some numbers); a line after an entry cut at a hyphen continues it."""
+    lists: dict[str, list[str]] = {}
+    for review in RECORDS.of_kind("reviews"):
+        entries: list[str] = []
+        for line in (sources_dir / review.data["source_file"]).read_text(encoding="utf-8").splitlines():
+            match = re.match(r"^(?:- |\d+\. )(.*)$", line)
+            if not match:
+                continue
+            if entries and line.startswith("- ") and entries[-1].endswith("-"):
+                entries[-1] += " " + match.group(1).strip()
+            else:
+                entries.append(match.group(1).strip())
+        lists[review.id] = [normalize_whitespace(entry) for entry in entries[-review.data["reference_count"]:]]
+    return lists
+
+
+@pytest.mark.parametrize(
+    ("record", "review", "quote"), QUOTES, ids=[f"{record.id}:{index}" for index, (record, _, _) in enumerate(QUOTES)]
+)
+def test_quote_is_verbatim(record, review: str, quote: str, review_texts: dict[str, str]) -> None:
+    assert normalize_whitespace(quote) in review_texts[review], (
+        f"{record.file}: record '{record.id}': the quote is not verbatim in {review}; copy it from the "
+        f"review's text (white space may differ, nothing else): {quote!r}"
+    )
+
+
+@pytest.mark.parametrize(("publication", "entry"), CITATIONS, ids=[f"{p}:{e['review']}{e['number']}" for p, e in CITATIONS])
+def test_citation_is_verbatim_at_its_number(publication: str, entry: dict, reference_lists: dict[str, list[str]]) -> None:
+    citation = normalize_whitespace(entry["citation"])
+    number = entry["number"]
+    assert reference_lists[entry["review"]][number - 1] == citation, (
+        f"{publication}: {entry['review']} reference {number} is not this citation; re-run scripts/extract_references.py"
+    )
+
+
+def test_every_review_has_its_full_reference_list() -> None:
+    for review in RECORDS.of_kind("reviews"):
+        numbers = sorted(e["number"] for _, e in CITATIONS if e["review"] == review.id)
+        assert numbers == list(range(1, review.data["reference_count"] + 1)), f"{review.id}: reference numbers missing"
+
+
+def test_every_measurement_and_finding_has_a_quote() -> None:
+    facts = [r for r in RECORDS.records if r.kind in ("measurements", "findings")]
+    assert facts, "the curated data has no measurements or findings"
+    assert all(r.data["evidence"]["quote"].strip() for r in facts)
+
+
+@pytest.mark.parametrize("curie", sorted({c for r in RECORDS.records for c in r.data.get("xrefs", [])}))
+def test_external_id_is_verified(curie: str) -> None:
+    assert curie in verified_ids(), (
+        f"{curie} is not a verified row of data/reference/external-ids.csv: remove it rather than guess"
+    )
+
+
+def test_reference_table_matches_shared_copy() -> None:
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "external-ids.csv"
+    packaged = Path(__file__).resolve().parent.parent / "data" / "reference" / "external-ids.csv"
+    assert packaged.read_bytes() == shared.read_bytes(), "copy ../shared/reference/external-ids.csv into data/reference"

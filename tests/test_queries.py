@@ -1,0 +1,85 @@
+"""Every stored query parses, runs on the curated graph and returns what its expectation says.
+
+Expectations live in expected/queries.yaml: for each query, the parameters to use, the
+least number of rows, and rows (some of their columns) that must be among the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import yaml
+
+from kg.errors import QueryError
+from kg.queries import get_query, load_queries, quality_queries
+from kg.results import solutions_to_rows
+
+QUERIES = load_queries()
+EXPECTED = yaml.safe_load((Path(__file__).parent / "expected" / "queries.yaml").read_text(encoding="utf-8"))
+CASES = [(name, case) for name, cases in EXPECTED.items() for case in cases]
+
+
+def test_at_least_twelve_stored_queries() -> None:
+    assert len(QUERIES) >= 12
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_has_header_and_expectation(name: str) -> None:
+    query = QUERIES[name]
+    assert query.summary and query.description or not query.parameters, f"{name}: describe the query and its parameters"
+    assert name in EXPECTED, f"{name}: add its expected results to tests/expected/queries.yaml"
+    for parameter in query.parameters:
+        assert parameter.required is False or parameter.default is not None or any(
+            parameter.name in (case.get("params") or {}) for case in EXPECTED.get(name, [])
+        ), f"{name}: required parameter {parameter.name} has no default"
+
+
+@pytest.mark.parametrize(("name", "case"), CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_query_returns_expected_rows(name: str, case: dict, store: ox.Store) -> None:
+    _, rows = solutions_to_rows(get_query(name).run(store, case.get("params")))
+    assert len(rows) >= case.get("min_rows", 1), f"{name}: {len(rows)} rows, expected at least {case.get('min_rows', 1)}"
+    if "max_rows" in case:
+        assert len(rows) <= case["max_rows"], f"{name}: {len(rows)} rows, expected at most {case['max_rows']}"
+    for expected in case.get("contains", []):
+        assert any(all(row.get(k) == str(v) for k, v in expected.items()) for row in rows), (
+            f"{name}: no row matches {expected}"
+        )
+    for unexpected in case.get("excludes", []):
+        assert not any(all(row.get(k) == str(v) for k, v in unexpected.items()) for row in rows), (
+            f"{name}: a row matches {unexpected}, which should not be there"
+        )
+
+
+@pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
+def test_violation_query_finds_nothing(query, store: ox.Store) -> None:
+    assert list(store.query(query.text)) == []
+
+
+@pytest.mark.parametrize("value", [
+    "pd-1> . ?s ?p ?o } #",
+    'x" } DROP ALL #',
+    "https://example.org/a b",
+    "<https://w3id.org/sarcoma-kg/id/pd-1>",
+])
+def test_parameter_values_cannot_change_the_query(value: str) -> None:
+    with pytest.raises(QueryError):
+        get_query("therapies-by-target").render({"target": value})
+
+
+def test_string_parameter_is_escaped() -> None:
+    text = get_query("therapies-by-target").render({"target": "pd-1"})
+    assert text.rstrip().endswith("VALUES (?__target_iri) { (<https://w3id.org/sarcoma-kg/id/pd-1>) }")
+
+
+def test_unknown_parameter_is_refused() -> None:
+    with pytest.raises(QueryError, match="has no parameter"):
+        get_query("therapies-by-target").render({"tagret": "pd-1"})
+
+
+def test_malformed_query_reports_the_parser_message(store: ox.Store) -> None:
+    from kg.store import run_query
+
+    with pytest.raises(QueryError, match="error at"):
+        run_query(store, "SELECT * WHERE { ?s ?p }")
