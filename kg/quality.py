@@ -21,7 +21,7 @@ def quality_problems(store: ox.Store, *, records: RecordSet | None = None) -> li
 
     :param store: the store holding the built graph
     :param records: the records the graph came from, to name the file of the offending record
-    :returns: the rows found, each naming the file and record of the first curated node in
+    :returns: the rows found, each naming the files and records of the curated nodes in
         the row, the query (the rule) and the values of the row
     """
     problems = []
@@ -31,9 +31,13 @@ def quality_problems(store: ox.Store, *, records: RecordSet | None = None) -> li
         for solution in solutions:
             values = [solution[name] for name in variables]
             cells = [f"{name}={value.value}" for name, value in zip(variables, values) if value is not None]
-            located = next((found for value in values if isinstance(value, ox.NamedNode) and records is not None
-                            and (found := records.locate(value.value)) is not None), None)
-            file, record = located or (query.path.name, cells[0] if cells else "(row)")
+            located = [found for value in values if isinstance(value, ox.NamedNode) and records is not None
+                       and (found := records.locate(value.value)) is not None]
+            if located:
+                file = ", ".join(dict.fromkeys(f for f, _ in located))
+                record = ", ".join(dict.fromkeys(r for _, r in located))
+            else:
+                file, record = query.path.name, cells[0] if cells else "(row)"
             problems.append(Problem(file, record, query.name, f"{query.summary}: {', '.join(cells)}"))
     return problems
 

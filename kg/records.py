@@ -193,10 +193,16 @@ def number_lexical(value: float | int) -> str:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,·]\d+)?")
+_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen twenty").split()
+_NUMBER_WORDS = {word: Decimal(value) for value, word in enumerate(_WORDS)}
 
 
 def _numbers_in(text: str) -> set[Decimal]:
-    return {Decimal(match.replace(",", ".").replace("·", ".")) for match in _NUMBER.findall(text)}
+    """The numbers written in a text, in digits ("7.7", "65·6") or in words ("three")."""
+    digits = {Decimal(match.replace(",", ".").replace("·", ".")) for match in _NUMBER.findall(text)}
+    words = {_NUMBER_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in _NUMBER_WORDS}
+    return digits | words
 
 
 def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> Iterator[Problem]:
