@@ -157,5 +157,29 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
         click.echo(f"{kind.ljust(width)}  {count}")
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@graph_option
+@store_option
+@click.option("--rebuild", is_flag=True, help="Build the graph even if the built graph exists.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Query worker processes (queries that may run at once).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds a query may run before it is stopped.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1))
+@_errors
+def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,
+                  timeout: float, max_rows: int) -> None:
+    """Serve the SPARQL endpoint, the stored-query API, the entity pages and the query UI.
+
+    The built graph is reused; it is built first only if it is missing (or with --rebuild).
+    """
+    from kg.server import serve
+
+    serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
+          timeout=timeout, max_rows=max_rows, progress=_progress)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -36,6 +36,7 @@ __all__ = [
     "load_queries",
     "quality_queries",
     "get_query",
+    "page_query",
 ]
 
 _PARAMETER = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)(?:_(iri|string|integer|decimal|boolean))?\b")
@@ -225,6 +226,21 @@ def quality_queries(directory: Path | None = None) -> Iterator[StoredQuery]:
     :param directory: the quality queries directory (default: the shipped one)
     """
     return iter(_load(directory or default_queries_dir() / "quality").values())
+
+
+PAGE_QUERIES_DIR = Path(__file__).resolve().parent / "page_queries"
+
+
+def page_query(name: str) -> StoredQuery:
+    """Return one of the package's internal queries (entity pages, VoID statistics).
+
+    :param name: the file name in ``kg/page_queries`` without ``.rq``
+    :raises ConfigurationError: if there is no such query
+    """
+    queries = _load(PAGE_QUERIES_DIR)
+    if name not in queries:
+        raise ConfigurationError(f"no internal query named {name!r}")
+    return queries[name]
 
 
 def get_query(name: str, directory: Path | None = None) -> StoredQuery:

@@ -43,3 +43,47 @@ def records_copy(tmp_path: Path) -> Path:
     target = tmp_path / "records"
     shutil.copytree(default_records_dir(), target)
     return target
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(graph: Path, *extra: str) -> tuple[str, "subprocess.Popen[bytes]"]:
+    """Start ``sarcoma-kg serve`` (a real uvicorn server) on a free loopback port."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"{url}/sparql?query=ASK%7B%7D", timeout=2):
+                return url, process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not answer within 60 s")
+
+
+@pytest.fixture(scope="session")
+def server(built: BuildResult) -> str:
+    """The base URL of a real server on the built graph (2 s query time limit, 5,000 rows at most)."""
+    assert built.output is not None
+    url, process = start_server(built.output, "--timeout", "2", "--max-rows", "5000")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)

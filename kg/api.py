@@ -1,0 +1,148 @@
+"""Stored queries as a REST API (the grlc idea), described in OpenAPI 3.
+
+Every ``.rq`` file of ``queries/`` becomes ``GET /api/queries/{name}``, with its summary,
+description and typed parameters. Parameter values are bound as RDF terms by
+:meth:`kg.queries.StoredQuery.render` (a trailing VALUES clause), never pasted into the
+query text; the query then runs like any other on the worker pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+
+from kg import __version__
+from kg.endpoint import requested_media_types, error_response, run_protocol_query
+from kg.errors import QueryError
+from kg.queries import StoredQuery, load_queries
+from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
+
+__all__ = ["api_router", "openapi_document"]
+
+_SCHEMA_TYPES = {"iri": ("string", "iri"), "string": ("string", None), "integer": ("integer", None),
+                 "decimal": ("number", None), "boolean": ("boolean", None)}
+
+
+def _operation(query: StoredQuery) -> dict[str, Any]:
+    parameters = []
+    for parameter in query.parameters:
+        kind, fmt = _SCHEMA_TYPES[parameter.kind]
+        schema: dict[str, Any] = {"type": kind}
+        if fmt:
+            schema["format"] = fmt
+        if parameter.default is not None:
+            schema["default"] = parameter.default
+        description = parameter.description or f"{parameter.kind} value"
+        if parameter.kind == "iri":
+            description += " (a full IRI, a CURIE, or a Sarcoma-KG id such as undifferentiated-pleomorphic-sarcoma)"
+        parameters.append({
+            "name": parameter.name, "in": "query", "description": description,
+            "required": parameter.required and parameter.default is None, "schema": schema,
+        })
+    results = {media_type: {"schema": {"type": "string"}} for media_type in RESULT_TYPES}
+    return {
+        "operationId": query.name.replace("-", "_"),
+        "summary": query.summary,
+        "description": query.description or query.summary,
+        "tags": list(query.tags) or ["queries"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "SPARQL results (JSON, XML, CSV or TSV, by Accept)", "content": results},
+            "400": {"description": "a parameter value is missing or invalid",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"description": "the query ran past the time limit",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        },
+    }
+
+
+def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") -> dict[str, Any]:
+    """The OpenAPI 3 description of the stored-query API and the SPARQL endpoint.
+
+    :param queries: the stored queries
+    :param server_url: the server's base URL
+    :returns: the OpenAPI document as a dict
+    """
+    paths: dict[str, Any] = {
+        f"/api/queries/{name}": {"get": _operation(query)} for name, query in sorted(queries.items())
+    }
+    paths["/api/queries"] = {"get": {
+        "operationId": "list_queries", "summary": "List the stored queries with their parameters",
+        "responses": {"200": {"description": "the stored queries",
+                              "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}},
+    }}
+    paths["/sparql"] = {"get": {
+        "operationId": "sparql_query", "summary": "SPARQL 1.1 Protocol query (read-only)",
+        "parameters": [{"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "a SPARQL query; without it the Service Description is returned"}],
+        "responses": {
+            "200": {"description": "results by Accept", "content": {
+                **{t: {"schema": {"type": "string"}} for t in RESULT_TYPES},
+                **{t: {"schema": {"type": "string"}} for t in RDF_TYPES}}},
+            "400": {"description": "malformed query (the parser's message)",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "403": {"description": "update, SERVICE or FROM refused",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        },
+    }}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Sarcoma-KG", "version": __version__,
+                 "description": "Stored SPARQL queries over the Sarcoma-KG knowledge graph of immunotherapy "
+                                "for sarcoma, and its SPARQL endpoint.",
+                 "license": {"name": "CC BY 4.0 (data)", "url": "https://creativecommons.org/licenses/by/4.0/"}},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+            "error": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"}}}}},
+    }
+
+
+def api_router(pool: QueryPool) -> Router:
+    """Build the router of ``/api/queries``, ``/api/queries/{name}`` and ``/openapi.json``.
+
+    :param pool: the query workers
+    """
+    queries = load_queries()
+
+    def example(query: StoredQuery) -> str | None:
+        try:
+            return query.render()
+        except QueryError:
+            return None
+
+    listing = [
+        {"name": q.name, "summary": q.summary, "description": q.description, "tags": list(q.tags),
+         "parameters": [{"name": p.name, "type": p.kind, "required": p.required, "default": p.default,
+                         "description": p.description} for p in q.parameters],
+         "query": q.text, "example": example(q), "url": f"/api/queries/{q.name}"}
+        for q in queries.values()
+    ]
+
+    async def list_queries(request: Request) -> Response:
+        return JSONResponse(listing)
+
+    async def run(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in queries:
+            return error_response(404, "unknown query", f"no stored query named {name!r}")
+        params = dict(request.query_params)
+        params.pop("format", None)
+        try:
+            text = queries[name].render(params)
+        except QueryError as error:
+            return error_response(400, "invalid parameter", str(error))
+        result_type, rdf_type = requested_media_types(request, dict(request.query_params))
+        return await run_protocol_query(pool, text, result_type, rdf_type)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document(queries, server_url=str(request.base_url)))
+
+    return Router(routes=[
+        Route("/api/queries", list_queries, methods=["GET"]),
+        Route("/api/queries/{name}", run, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ])

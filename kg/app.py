@@ -1,0 +1,84 @@
+"""The web application: a thin Starlette app that mounts the routers.
+
+``/sparql`` (:mod:`kg.endpoint`), ``/api`` and ``/openapi.json`` (:mod:`kg.api`), ``/``,
+``/id/...``, ``/ontology/...`` and ``/query`` (:mod:`kg.pages`), ``/.well-known/void``
+(:mod:`kg.void`) and the bundled UI assets under ``/static``. All queries run on a
+:class:`kg.workers.QueryPool` started with the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from rdflib import Graph
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from kg.api import api_router
+from kg.endpoint import negotiate, sparql_router
+from kg.export import bind_prefixes
+from kg.pages import pages_router
+from kg.void import service_description, statistics_query, void_graph
+from kg.workers import RDF_TYPES, Limits, QueryPool
+
+__all__ = ["create_app"]
+
+_STATIC = Path(__file__).resolve().parent / "static"
+_RDFLIB_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+                   "application/rdf+xml": "xml"}
+
+
+def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
+               limits: Limits | None = None, max_request_bytes: int = 100_000) -> Starlette:
+    """Create the application.
+
+    :param graph_file: the built graph (``dist/sarcoma-kg.ttl``)
+    :param store_dir: an on-disk Oxigraph store to open read-only instead of loading the file
+    :param workers: query worker processes (queries that may run at once)
+    :param limits: time limit and result caps of one query
+    :param max_request_bytes: the largest query accepted
+    :returns: the ASGI application
+    """
+    pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits)
+    statistics: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await pool.start()
+        result = await pool.query(statistics_query().text)
+        for row in json.loads(result.body)["results"]["bindings"]:
+            statistics[row["class"]["value"]] = int(row["count"]["value"])
+        yield
+        await pool.stop()
+
+    def rdf_response(request: Request, make_graph: Callable[[], Graph]) -> Response:
+        media_type = negotiate(request.headers.get("accept"), RDF_TYPES)
+        graph = bind_prefixes(make_graph())
+        return Response(graph.serialize(format=_RDFLIB_FORMATS[media_type], encoding="utf-8"),
+                        media_type=media_type, headers={"Vary": "Accept"})
+
+    def description(request: Request) -> Response:
+        endpoint = str(request.base_url).rstrip("/") + "/sparql"
+        return rdf_response(request, lambda: service_description(endpoint, statistics))
+
+    async def void(request: Request) -> Response:
+        endpoint = str(request.base_url).rstrip("/") + "/sparql"
+        return rdf_response(request, lambda: void_graph(statistics, endpoint=endpoint))
+
+    routes = [
+        *sparql_router(pool, max_request_bytes=max_request_bytes, description=description).routes,
+        *api_router(pool).routes,
+        Route("/.well-known/void", void, methods=["GET"]),
+        Route("/void", void, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
+        *pages_router(pool).routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.pool = pool
+    return app

@@ -1,0 +1,181 @@
+"""Dereferenceable IRIs: HTML pages for people, RDF for programs.
+
+``/id/{id}`` (data) and ``/ontology/{term}`` (ontology) answer with an HTML page (label,
+definition, types, external identifiers as links, related trials and measurements with
+their provenance, links to related entities) or, when the Accept header asks for it, with
+Turtle, N-Triples, JSON-LD or RDF/XML. Every value shown is escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route, Router
+
+from kg.endpoint import FORMAT_ALIASES, error_response, negotiate, run_protocol_query
+from kg.errors import QueryError
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
+from kg.queries import page_query
+from kg.workers import RDF_TYPES, QueryPool
+
+__all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
+
+templates = Environment(loader=PackageLoader("kg", "templates"), autoescape=select_autoescape(default=True))
+
+_HTML = "text/html"
+_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_DEFINITION = "http://www.w3.org/2004/02/skos/core#definition"
+_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_LINKS = {"http://www.w3.org/2004/02/skos/core#exactMatch", "http://www.w3.org/2004/02/skos/core#closeMatch",
+          "http://www.w3.org/2000/01/rdf-schema#seeAlso"}
+
+
+def local_path(iri: str) -> str | None:
+    """The path at which this server serves an IRI of the graph, or None for external IRIs.
+
+    :param iri: an IRI
+    """
+    if iri.startswith(DATA_NAMESPACE):
+        return "/id/" + iri.removeprefix(DATA_NAMESPACE)
+    if iri.startswith(ONTOLOGY_NAMESPACE):
+        return "/ontology/" + iri.removeprefix(ONTOLOGY_NAMESPACE)
+    return None
+
+
+def _href(iri: str) -> str | None:
+    """A link target for an IRI: a local path, or the IRI itself if it is http(s)."""
+    path = local_path(iri)
+    if path:
+        return path
+    return iri if iri.startswith(("http://", "https://")) else None
+
+
+templates.filters["href"] = _href
+templates.filters["curie"] = lambda iri: get_converter().compress(iri, passthrough=True)
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One reported response rate in a subtype's chart.
+
+    :param regimen: the regimen's label
+    :param value: the rate, in percent
+    :param text: the value as written
+    :param study: the study's IRI
+    :param study_label: the study's label
+    :param source: the review and its part
+    """
+
+    regimen: str
+    value: float
+    text: str
+    study: str
+    study_label: str
+    source: str
+
+
+def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
+    """Lay out a dot chart of response rates by regimen (one row per regimen, 0–100 %).
+
+    :param points: the reported rates
+    :returns: the layout the template draws as SVG (rows, dots with positions and links)
+    """
+    regimens = sorted({p.regimen for p in points})
+    row_height, left, width = 22, 300, 420
+    rows = [{"label": regimen, "y": 30 + index * row_height} for index, regimen in enumerate(regimens)]
+    y_of = {row["label"]: row["y"] for row in rows}
+    dots = [{"x": left + width * min(max(p.value, 0.0), 100.0) / 100, "y": y_of[p.regimen],
+             "href": local_path(p.study) or "#", "title": f"{p.regimen}: {p.text} ({p.study_label}; {p.source})"}
+            for p in points]
+    ticks = [{"x": left + width * tick / 100, "label": f"{tick}%"} for tick in range(0, 101, 20)]
+    return {"rows": rows, "dots": dots, "ticks": ticks, "left": left, "width": width,
+            "height": 50 + len(rows) * row_height}
+
+
+async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
+    text = page_query(name).render({"entity": entity} if entity else {})
+    result = await pool.query(text, result_type="application/sparql-results+json")
+    bindings = json.loads(result.body)["results"]["bindings"]
+    return [{key: cell["value"] for key, cell in row.items()} for row in bindings]
+
+
+async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
+    properties = await _rows(pool, "entity-properties", iri)
+    if not properties:
+        return None
+    own = [row for row in properties if not row.get("node")]
+    nested: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in properties:
+        if row.get("node"):
+            nested[row["node"]].append(row)
+    label = next((row["value"] for row in own if row["property"] == _LABEL), iri.rsplit("/", 1)[-1])
+    page: dict[str, Any] = {
+        "iri": iri, "label": label,
+        "definitions": [row["value"] for row in own if row["property"] == _DEFINITION],
+        "types": [row for row in own if row["property"] == _TYPE],
+        "external": [row for row in own if row["property"] in _LINKS],
+        "facts": [row for row in own if row["property"] not in _LINKS | {_TYPE, _LABEL, _DEFINITION}],
+        "nested": dict(nested),
+        "incoming": await _rows(pool, "entity-incoming", iri),
+        "measurements": await _rows(pool, "entity-measurements", iri),
+        "findings": await _rows(pool, "entity-findings", iri),
+        "chart": None,
+    }
+    if any(row["value"] == ONTOLOGY_NAMESPACE + "SarcomaSubtype" for row in page["types"]):
+        points = [ChartPoint(row["regimenLabel"], float(row["orr"]), row["value"], row["study"], row["studyLabel"],
+                             f"{row['reviewLabel']}, {row['location']}")
+                  for row in await _rows(pool, "subtype-response-chart", iri)]
+        page["chart"] = response_chart(points) if points else None
+    return page
+
+
+def pages_router(pool: QueryPool) -> Router:
+    """Build the router of ``/``, ``/id/{id}`` and ``/ontology/{term}``.
+
+    :param pool: the query workers
+    """
+
+    async def entity(request: Request) -> Response:
+        namespace = DATA_NAMESPACE if request.url.path.startswith("/id/") else ONTOLOGY_NAMESPACE
+        iri = namespace + request.path_params["path"]
+        offers = {_HTML: None, **RDF_TYPES}
+        fmt = request.query_params.get("format")
+        wanted = FORMAT_ALIASES.get(fmt.lower(), _HTML) if fmt else negotiate(request.headers.get("accept"), offers)
+        wanted = wanted if wanted in offers else _HTML
+        try:
+            if wanted != _HTML:
+                text = page_query("entity-description").render({"entity": iri})
+                response = await run_protocol_query(pool, text, "application/sparql-results+json", wanted)
+                if response.status_code == 200 and len(response.body) <= len(b"[]\n"):
+                    return error_response(404, "not found", f"{iri} is not in the graph")
+                return response
+            page = await _page(pool, iri)
+        except QueryError as error:
+            return error_response(400, "invalid IRI", str(error))
+        if page is None:
+            html = templates.get_template("not_found.html").render(iri=iri)
+            return HTMLResponse(html, status_code=404)
+        return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
+
+    async def index(request: Request) -> Response:
+        rows = await _rows(pool, "index-entities", None)
+        kinds: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for row in rows:
+            kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)
+        return HTMLResponse(templates.get_template("index.html").render(kinds=kinds))
+
+    async def query_ui(request: Request) -> Response:
+        return HTMLResponse(templates.get_template("query.html").render())
+
+    return Router(routes=[
+        Route("/", index, methods=["GET"]),
+        Route("/query", query_ui, methods=["GET"]),
+        Route("/id/{path:path}", entity, methods=["GET"]),
+        Route("/ontology/{path:path}", entity, methods=["GET"]),
+    ])

@@ -1,0 +1,94 @@
+"""VoID and SPARQL Service Description of the dataset, as RDF graphs.
+
+Both are built with rdflib from the dataset's statistics (the ``void-statistics`` page
+query); the endpoint serves them and ``sarcoma-kg export --format void`` writes the VoID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rdflib import DCTERMS, RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import VOID
+
+from kg import __version__
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE
+from kg.queries import StoredQuery, page_query
+
+__all__ = ["DATASET", "service_description", "statistics_query", "void_graph"]
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+DATASET = URIRef("https://w3id.org/sarcoma-kg/dataset")
+LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
+SOURCES = (URIRef("https://doi.org/10.3389/fimmu.2025.1507870"),)
+
+
+def statistics_query() -> StoredQuery:
+    """The query whose rows :func:`void_graph` takes."""
+    return page_query("void-statistics")
+
+
+def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) -> Graph:
+    """Describe the dataset in VoID.
+
+    :param statistics: the rows of ``void-statistics``: class IRI (or ``triples``,
+        ``entities``, ``properties``) to count
+    :param endpoint: the SPARQL endpoint's URL, if served
+    :returns: the VoID description
+    """
+    graph = Graph()
+    graph.bind("void", VOID)
+    graph.bind("dcterms", DCTERMS)
+    graph.add((DATASET, RDF.type, VOID.Dataset))
+    graph.add((DATASET, DCTERMS.title, Literal("Sarcoma-KG", lang="en")))
+    graph.add((DATASET, DCTERMS.description, Literal(
+        "Knowledge graph of the evidence on immunotherapy for sarcoma, curated from two CC BY 4.0 reviews.", lang="en")))
+    graph.add((DATASET, DCTERMS.license, LICENSE))
+    graph.add((DATASET, DCTERMS.hasVersion, Literal(__version__)))
+    for source in SOURCES:
+        graph.add((DATASET, DCTERMS.source, source))
+    graph.add((DATASET, VOID.uriSpace, Literal(DATA_NAMESPACE)))
+    graph.add((DATASET, VOID.vocabulary, URIRef(ONTOLOGY_NAMESPACE)))
+    graph.add((DATASET, VOID.feature, FORMATS.Turtle))
+    if endpoint:
+        graph.add((DATASET, VOID.sparqlEndpoint, URIRef(endpoint)))
+    for key, field in (("triples", VOID.triples), ("entities", VOID.entities), ("properties", VOID.properties)):
+        if key in statistics:
+            graph.add((DATASET, field, Literal(statistics[key], datatype=XSD.integer)))
+    for cls, count in sorted(statistics.items()):
+        if cls.startswith("http"):
+            partition = URIRef(f"{DATASET}/class/{cls.rsplit('/', 1)[-1].rsplit('#', 1)[-1]}")
+            graph.add((DATASET, VOID.classPartition, partition))
+            graph.add((partition, VOID["class"], URIRef(cls)))
+            graph.add((partition, VOID.entities, Literal(count, datatype=XSD.integer)))
+    return graph
+
+
+def service_description(endpoint: str, statistics: Mapping[str, int]) -> Graph:
+    """Describe the SPARQL endpoint (SPARQL 1.1 Service Description) with its dataset.
+
+    :param endpoint: the endpoint's URL
+    :param statistics: as for :func:`void_graph`
+    :returns: the service description, including the VoID of the default dataset
+    """
+    graph = void_graph(statistics, endpoint=endpoint)
+    graph.bind("sd", SD)
+    service = URIRef(endpoint)
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, service))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        graph.add((service, SD.resultFormat, FORMATS[fmt]))
+    dataset = BNode("dataset")
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    default_graph = BNode("defaultGraph")
+    graph.add((dataset, SD.defaultGraph, default_graph))
+    graph.add((default_graph, RDF.type, SD.Graph))
+    graph.add((default_graph, RDF.type, VOID.Dataset))
+    graph.add((default_graph, DCTERMS.source, DATASET))
+    if "triples" in statistics:
+        graph.add((default_graph, VOID.triples, Literal(statistics["triples"], datatype=XSD.integer)))
+    return graph

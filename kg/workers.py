@@ -1,0 +1,284 @@
+"""Run SPARQL queries in worker processes, with a time limit and result caps.
+
+pyoxigraph offers no query timeout, and a Python signal does not stop a running query;
+so each query runs in a worker process that holds its own store, and a worker that runs
+past the limit is killed and replaced while the other workers go on serving. Results are
+serialised in the worker by pyoxigraph (the W3C result formats and RDF syntaxes) and
+capped in rows and bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import multiprocessing
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError
+
+__all__ = ["Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge", "RESULT_TYPES", "RDF_TYPES"]
+
+#: Media types for SELECT/ASK results, the first being the default.
+RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+    "application/json": ox.QueryResultsFormat.JSON,
+}
+#: Media types for CONSTRUCT/DESCRIBE results, the first being the default.
+RDF_TYPES: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+
+
+class QueryTimeout(QueryError):
+    """The query ran past the time limit and was stopped (HTTP 503)."""
+
+
+class ResultTooLarge(QueryError):
+    """The result is larger than the row or byte cap (HTTP 413-like; reported as 422)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one query may take and return.
+
+    :param timeout: seconds a query may run
+    :param max_rows: rows of a SELECT result, triples of a CONSTRUCT result
+    :param max_bytes: bytes of a serialised result
+    """
+
+    timeout: float = 10.0
+    max_rows: int = 10_000
+    max_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A serialised result.
+
+    :param media_type: the media type of ``body``
+    :param body: the serialised result
+    :param rows: the number of rows (SELECT), triples (CONSTRUCT) or 1 (ASK)
+    """
+
+    media_type: str
+    body: bytes
+    rows: int
+
+
+class _Capped(io.RawIOBase):
+    """A byte sink that stops a serialiser once it has written too much."""
+
+    def __init__(self, limit: int) -> None:
+        self.buffer = bytearray()
+        self.limit = limit
+        self.exceeded = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.buffer.extend(data)
+        if len(self.buffer) > self.limit:
+            self.exceeded = True
+            raise OSError("result too large")
+        return len(data)
+
+
+def _pick(media_type: str, offers: dict[str, Any]) -> tuple[str, Any]:
+    return (media_type, offers[media_type]) if media_type in offers else next(iter(offers.items()))
+
+
+def _count_rows(body: bytes, results_format: ox.QueryResultsFormat) -> int:
+    """Count the rows of serialised SELECT results (CSV and TSV cannot be parsed back to RDF)."""
+    if results_format == ox.QueryResultsFormat.CSV:
+        return max(0, sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1)
+    if results_format == ox.QueryResultsFormat.TSV:
+        return max(0, body.count(b"\n") - 1)  # TSV escapes line breaks inside values
+    return sum(1 for _ in ox.parse_query_results(body, format=results_format))
+
+
+def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: Limits) -> QueryResult:
+    """Run one query and serialise its result (in the worker)."""
+    try:
+        result = store.query(text)
+    except SyntaxError as error:
+        raise QueryError(str(error)) from error
+    sink = _Capped(limits.max_bytes)
+    if isinstance(result, ox.QueryTriples):
+        media_type, rdf_format = _pick(media_types[1], RDF_TYPES)
+        triples = []
+        for count, triple in enumerate(result, start=1):
+            if count > limits.max_rows:
+                raise ResultTooLarge(f"the result has more than {limits.max_rows} triples; narrow the query")
+            triples.append(triple)
+        try:
+            ox.serialize(triples, sink, format=rdf_format)
+        except OSError:
+            if sink.exceeded:
+                raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; narrow the query") from None
+            raise
+        return QueryResult(media_type, bytes(sink.buffer), len(triples))
+    media_type, results_format = _pick(media_types[0], RESULT_TYPES)
+    try:
+        result.serialize(sink, format=results_format)
+    except OSError:
+        if sink.exceeded:
+            raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; add a LIMIT") from None
+        raise
+    body = bytes(sink.buffer)
+    rows = 1
+    if isinstance(result, ox.QuerySolutions):
+        rows = _count_rows(body, results_format)
+        if rows > limits.max_rows:
+            raise ResultTooLarge(f"the result has {rows} rows, more than the limit of {limits.max_rows}; add a LIMIT")
+    return QueryResult(media_type, body, rows)
+
+
+def _worker(conn: Connection, graph_file: str, store_dir: str | None, limits: Limits) -> None:
+    """The worker process: load the store, then answer queries until told to stop."""
+    from kg.store import open_store  # noqa: PLC0415 - imported in the child process
+
+    if store_dir is not None:
+        store = ox.Store.read_only(store_dir)
+    else:
+        store = open_store(Path(graph_file))
+    conn.send(("ready", None))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        text, media_types = message
+        try:
+            conn.send(("ok", _execute(store, text, media_types, limits)))
+        except QueryError as error:
+            conn.send((type(error).__name__, str(error)))
+        except Exception as error:  # noqa: BLE001 - reported to the client as a server error
+            conn.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class _Worker:
+    def __init__(self, context: Any, graph_file: Path, store_dir: Path | None, limits: Limits) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_worker, args=(child, str(graph_file), str(store_dir) if store_dir else None, limits), daemon=True
+        )
+        self.process.start()
+        child.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise RuntimeError("a query worker did not start in time")
+        status, _ = self.conn.recv()
+        if status != "ready":
+            raise RuntimeError("a query worker failed to start")
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+            self.process.join(timeout=5)
+            self.conn.close()
+
+
+class QueryPool:
+    """A pool of worker processes, each with its own copy of the store.
+
+    :param graph_file: the built graph each worker loads
+    :param store_dir: an on-disk Oxigraph store each worker opens read-only (instead of
+        loading ``graph_file``)
+    :param workers: how many queries may run at once
+    :param limits: time and size limits of one query
+    """
+
+    def __init__(self, graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
+                 limits: Limits | None = None) -> None:
+        self.graph_file = graph_file
+        self.store_dir = store_dir
+        self.size = workers
+        self.limits = limits or Limits()
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: list[_Worker] = []
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
+        worker.wait_ready(timeout=600)
+        self._all.append(worker)
+        return worker
+
+    async def start(self) -> None:
+        """Start the workers and wait until each has loaded the store."""
+        self._idle = asyncio.Queue()
+        workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
+        for worker in workers:
+            self._idle.put_nowait(worker)
+
+    async def stop(self) -> None:
+        """Stop every worker."""
+        for worker in self._all:
+            with contextlib.suppress(Exception):
+                worker.conn.send(None)
+            worker.kill()
+        self._all.clear()
+
+    async def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        if worker in self._all:
+            self._all.remove(worker)
+        replacement = await asyncio.to_thread(self._spawn)
+        assert self._idle is not None
+        self._idle.put_nowait(replacement)
+
+    def _roundtrip(self, worker: _Worker, message: tuple[str, tuple[str, str]]) -> tuple[str, Any] | None:
+        worker.conn.send(message)
+        if not worker.conn.poll(self.limits.timeout):
+            return None
+        return worker.conn.recv()
+
+    async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
+                    rdf_type: str = "text/turtle") -> QueryResult:
+        """Run a query in a free worker.
+
+        :param text: SPARQL query text (already checked by :mod:`kg.safety`)
+        :param result_type: media type for SELECT/ASK results
+        :param rdf_type: media type for CONSTRUCT/DESCRIBE results
+        :returns: the serialised result
+        :raises QueryError: with the parser's message for a malformed query
+        :raises QueryTimeout: if the query runs past the time limit (its worker is replaced)
+        :raises ResultTooLarge: if the result is over the row or byte cap
+        """
+        assert self._idle is not None, "start() the pool first"
+        worker = await self._idle.get()
+        try:
+            reply = await asyncio.to_thread(self._roundtrip, worker, (text, (result_type, rdf_type)))
+        except (EOFError, OSError):
+            asyncio.get_running_loop().create_task(self._replace(worker))
+            raise RuntimeError("the query worker stopped unexpectedly") from None
+        if reply is None:
+            asyncio.get_running_loop().create_task(self._replace(worker))
+            raise QueryTimeout(f"the query ran longer than the limit of {self.limits.timeout:g} s and was stopped")
+        self._idle.put_nowait(worker)
+        status, payload = reply
+        if status == "ok":
+            return payload
+        if status == "ResultTooLarge":
+            raise ResultTooLarge(payload)
+        if status in ("QueryError",):
+            raise QueryError(payload)
+        raise RuntimeError(payload)

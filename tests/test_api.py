@@ -1,0 +1,62 @@
+"""Stored queries over HTTP: the REST API, its OpenAPI description, and equal answers."""
+
+from __future__ import annotations
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from openapi_spec_validator import validate
+
+from kg.queries import load_queries
+from kg.results import solutions_to_rows
+
+QUERIES = load_queries()
+
+
+def test_openapi_document_is_valid(server: str) -> None:
+    document = httpx.get(f"{server}/openapi.json").json()
+    validate(document)
+    for name, query in QUERIES.items():
+        operation = document["paths"][f"/api/queries/{name}"]["get"]
+        assert operation["summary"] == query.summary
+        assert {p["name"] for p in operation["parameters"]} == {p.name for p in query.parameters}
+
+
+def test_query_listing(server: str) -> None:
+    listing = {item["name"]: item for item in httpx.get(f"{server}/api/queries").json()}
+    assert set(listing) == set(QUERIES)
+    assert listing["trials-for-subtype"]["parameters"][0]["default"].endswith("undifferentiated-pleomorphic-sarcoma")
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_api_answers_like_the_embedded_store(server: str, store: ox.Store, name: str) -> None:
+    response = httpx.get(f"{server}/api/queries/{name}", timeout=30)
+    assert response.status_code == 200, response.text
+    over_http = response.json()["results"]["bindings"]
+    _, in_process = solutions_to_rows(QUERIES[name].run(store))
+    assert len(over_http) == len(in_process)
+
+
+def test_parameters_are_bound_as_values(server: str) -> None:
+    rows = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-l1"}).json()
+    labels = {row["therapyLabel"]["value"] for row in rows["results"]["bindings"]}
+    assert "atezolizumab" in labels and "pembrolizumab" not in labels
+
+
+@pytest.mark.parametrize("value", ["pd-1> . ?s ?p ?o } #", "a b", '" } ; DROP ALL #'])
+def test_injection_attempts_are_rejected(server: str, value: str) -> None:
+    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": value})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid parameter"
+
+
+def test_unknown_query_and_parameter(server: str) -> None:
+    assert httpx.get(f"{server}/api/queries/nope").status_code == 404
+    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"tagret": "pd-1"})
+    assert response.status_code == 400 and "has no parameter" in response.json()["message"]
+
+
+def test_api_csv(server: str) -> None:
+    response = httpx.get(f"{server}/api/queries/subtype-hierarchy", headers={"Accept": "text/csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines()[0].startswith("subtype,label")

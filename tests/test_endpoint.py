@@ -1,0 +1,164 @@
+"""The SPARQL 1.1 Protocol endpoint, used by real clients over real HTTP.
+
+SPARQLWrapper and rdflib's SPARQLStore query a real uvicorn server; RDF responses are
+parsed back into graphs before anything is asserted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+
+import httpx
+import pytest
+import rdflib
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML, SPARQLWrapper
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+PEMBRO = "<https://w3id.org/sarcoma-kg/id/pembrolizumab>"
+
+
+def wrapper(server: str, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
+    client = SPARQLWrapper(f"{server}/sparql")
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    client.setMethod(method)
+    return client
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_select_json(server: str, built, method: str) -> None:
+    result = wrapper(server, COUNT, JSON, method).query().convert()
+    assert int(result["results"]["bindings"][0]["n"]["value"]) == len(built.graph)
+
+
+def test_select_xml_csv_tsv(server: str) -> None:
+    query = "SELECT ?label WHERE { " + PEMBRO + " <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+    xml = wrapper(server, query, XML).query().convert()
+    assert xml.getElementsByTagName("literal")[0].firstChild.data == "pembrolizumab"
+    rows = list(csv.reader(io.StringIO(wrapper(server, query, CSV).query().convert().decode())))
+    assert rows == [["label"], ["pembrolizumab"]]
+    tsv = wrapper(server, query, TSV).query().convert().decode().splitlines()
+    assert tsv == ["?label", '"pembrolizumab"']
+
+
+def test_ask(server: str) -> None:
+    assert wrapper(server, "ASK { " + PEMBRO + " ?p ?o }", JSON).query().convert()["boolean"] is True
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [
+    ("text/turtle", "turtle"), ("application/n-triples", "nt"),
+    ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml"),
+])
+def test_construct_in_every_rdf_format(server: str, accept: str, fmt: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": f"DESCRIBE {PEMBRO}"}, headers={"Accept": accept})
+    assert response.status_code == 200 and response.headers["content-type"].startswith(accept)
+    graph = rdflib.Graph().parse(data=response.content, format=fmt)
+    assert (rdflib.URIRef(PEMBRO[1:-1]), rdflib.RDFS.label, rdflib.Literal("pembrolizumab")) in graph
+
+
+def test_construct_with_sparqlwrapper(server: str) -> None:
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = " + PEMBRO + ") }"
+    graph = rdflib.Graph().parse(data=wrapper(server, query, TURTLE).query().convert(), format="turtle")
+    assert len(graph) > 5
+
+
+def test_post_sparql_query_body(server: str) -> None:
+    response = httpx.post(f"{server}/sparql", content=COUNT, headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 200 and "bindings" in response.json()["results"]
+
+
+def test_rdflib_sparqlstore(server: str) -> None:
+    graph = rdflib.Graph(store=SPARQLStore(f"{server}/sparql", returnFormat="json"))
+    rows = list(graph.query(
+        "SELECT ?therapy WHERE { ?therapy <https://w3id.org/sarcoma-kg/ontology/targets> "
+        "<https://w3id.org/sarcoma-kg/id/pd-1> }"))
+    assert rdflib.URIRef(PEMBRO[1:-1]) in {row[0] for row in rows}
+
+
+def test_service_description_and_void(server: str, built) -> None:
+    sd = rdflib.Graph().parse(data=httpx.get(f"{server}/sparql", headers={"Accept": "text/turtle"}).text, format="turtle")
+    SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+    service = next(sd.subjects(rdflib.RDF.type, SD.Service))
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in sd
+    assert str(service).endswith("/sparql")
+    void = rdflib.Graph().parse(data=httpx.get(f"{server}/.well-known/void").text, format="turtle")
+    dataset = next(void.subjects(rdflib.RDF.type, VOID.Dataset))
+    assert int(void.value(dataset, VOID.triples)) == len(built.graph)
+    assert any(void.objects(dataset, VOID.classPartition))
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "read-only"),
+    ("LOAD <http://example.org/data.ttl>", "read-only"),
+    ("DROP ALL", "read-only"),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "FROM"),
+    ("SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }", "FROM"),
+])
+def test_unsafe_queries_are_refused(server: str, query: str, reason: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": query})
+    assert response.status_code == 403
+    assert reason in response.json()["message"]
+
+
+def test_update_parameter_and_dataset_parameters_are_refused(server: str) -> None:
+    assert httpx.post(f"{server}/sparql", data={"update": "CLEAR ALL"}).status_code == 403
+    assert httpx.post(f"{server}/sparql", content="CLEAR ALL",
+                      headers={"Content-Type": "application/sparql-update"}).status_code == 403
+    response = httpx.get(f"{server}/sparql", params={"query": COUNT, "default-graph-uri": "file:///etc/passwd"})
+    assert response.status_code == 403
+
+
+def test_keywords_inside_strings_and_names_are_allowed(server: str) -> None:
+    query = 'SELECT ?service WHERE { BIND ("FROM SERVICE LOAD" AS ?service) }'
+    assert httpx.get(f"{server}/sparql", params={"query": query}).status_code == 200
+
+
+def test_malformed_query_gets_400_with_parser_message_and_server_goes_on(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "malformed query" and "error at" in body["message"]
+    assert httpx.get(f"{server}/sparql", params={"query": COUNT}).status_code == 200
+
+
+def test_slow_query_is_stopped_while_others_are_served(server: str) -> None:
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    outcome: dict[str, object] = {}
+
+    def run_slow() -> None:
+        start = time.monotonic()
+        outcome["response"] = httpx.get(f"{server}/sparql", params={"query": slow}, timeout=60)
+        outcome["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    time.sleep(0.3)
+    fast = httpx.get(f"{server}/sparql", params={"query": COUNT}, timeout=10)
+    assert fast.status_code == 200
+    thread.join(timeout=60)
+    response = outcome["response"]
+    assert response.status_code == 503 and "limit of 2 s" in response.json()["message"]
+    assert outcome["seconds"] < 10
+    # the killed worker is replaced: the server still answers, on every worker
+    for _ in range(4):
+        assert httpx.get(f"{server}/sparql", params={"query": COUNT}, timeout=30).status_code == 200
+
+
+def test_result_rows_are_capped(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert response.status_code == 422
+    assert "limit of 5000" in response.json()["message"]
+
+
+def test_request_size_is_capped(server: str) -> None:
+    big = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 200_000
+    response = httpx.post(f"{server}/sparql", content=big, headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 413
+    assert json.loads(response.text)["error"] == "request too large"

@@ -1,0 +1,79 @@
+"""Dereferenceable IRIs: HTML pages that link to each other, RDF by content negotiation."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+import rdflib
+
+from kg.pages import ChartPoint, response_chart, templates
+
+ID = "https://w3id.org/sarcoma-kg/id/"
+
+
+def test_entity_page_shows_label_types_ids_and_measurements(server: str) -> None:
+    html = httpx.get(f"{server}/id/pembrolizumab").text
+    assert "<h1>pembrolizumab</h1>" in html
+    assert 'href="http://purl.obolibrary.org/obo/NCIT_C106432"' in html
+    assert "PD-1 inhibitor" in html
+    assert "Outcome measurements" in html and "SARC028" in html
+
+
+def test_study_page_shows_provenance(server: str) -> None:
+    html = httpx.get(f"{server}/id/sarc028").text
+    assert "NCT02301039" in html
+    assert "Huang 2025" in html and "Wu 2025" in html and "Table 2" in html
+    assert 'class="quote"' in html
+
+
+def test_subtype_page_has_a_chart_with_traceable_points(server: str) -> None:
+    html = httpx.get(f"{server}/id/undifferentiated-pleomorphic-sarcoma").text
+    assert '<svg class="chart"' in html
+    dots = re.findall(r'<a href="(/id/[^"]+)"><circle', html)
+    assert dots, "the chart has no points"
+    for href in set(dots):
+        assert httpx.get(f"{server}{href}").status_code == 200
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                             ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
+def test_entity_as_rdf(server: str, accept: str, fmt: str) -> None:
+    response = httpx.get(f"{server}/id/m-wu-pollack2020-3", headers={"Accept": accept})
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.content, format=fmt)
+    evidence = rdflib.URIRef(ID + "m-wu-pollack2020-3/evidence")
+    assert (evidence, rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology/quote"), None) in graph
+
+
+def test_ontology_terms_resolve(server: str) -> None:
+    html = httpx.get(f"{server}/ontology/ImmuneCheckpointInhibitor").text
+    assert "immune checkpoint inhibitor" in html
+
+
+def test_unknown_entity_is_404(server: str) -> None:
+    assert httpx.get(f"{server}/id/no-such-thing").status_code == 404
+    assert httpx.get(f"{server}/id/no-such-thing", headers={"Accept": "text/turtle"}).status_code == 404
+
+
+def test_pages_link_to_each_other(server: str) -> None:
+    index = httpx.get(f"{server}/").text
+    links = sorted(set(re.findall(r'href="(/id/[^"]+)"', index)))
+    assert len(links) > 100
+    for link in links[::15]:
+        page = httpx.get(f"{server}{link}")
+        assert page.status_code == 200, link
+        assert re.search(r'href="/id/', page.text), f"{link} links to no other entity"
+
+
+def test_templates_escape_everything() -> None:
+    hostile = '<script>alert("x")</script>'
+    page = {"iri": ID + "x", "label": hostile, "definitions": [hostile], "types": [],
+            "external": [{"property": "http://www.w3.org/2004/02/skos/core#exactMatch", "value": "javascript:alert(1)"}],
+            "facts": [{"property": "p", "value": hostile}], "nested": {}, "incoming": [], "measurements": [],
+            "findings": [], "chart": response_chart([ChartPoint(hostile, 50.0, hostile, ID + "s", hostile, hostile)])}
+    html = templates.get_template("entity.html").render(page=page)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html

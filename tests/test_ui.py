@@ -1,0 +1,88 @@
+"""The query UI in a real browser: Debian's Chromium driven by Playwright.
+
+The browser loads the page from the real server, runs a stored query in YASGUI and shows
+its results; every request it makes must stay on this server (the UI assets are bundled).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, installed by the test setup when missing (the CI machine runs as root)."""
+    if not Path(CHROMIUM).exists():
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            pytest.fail("the UI test needs Debian's chromium: apt-get install -y chromium")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, timeout=900,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def _page(browser, server: str):
+    page = browser.new_page()
+    outside: list[str] = []
+    host = urlparse(server).netloc
+
+    def guard(route) -> None:
+        if urlparse(route.request.url).netloc != host and not route.request.url.startswith("data:"):
+            outside.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", guard)
+    return page, outside
+
+
+@pytest.mark.slow
+def test_query_page_runs_a_stored_query(browser, server: str, tmp_path: Path) -> None:
+    page, outside = _page(browser, server)
+    page.goto(f"{server}/query")
+    page.wait_for_function("window.sarcomaKgReady === true", timeout=30_000)
+    tabs = page.locator(".tabPanel, .tab, [role=tab]").all_inner_texts()
+    assert any("trials-for-subtype" in text for text in tabs), tabs
+    page.locator(".yasqe_queryButton").first.click()
+    page.wait_for_selector(".yasr table tbody tr, .yasr .dataTable tbody tr", timeout=30_000)
+    rows = page.locator(".yasr table tbody tr").count()
+    assert rows > 0
+    page.screenshot(path=str(tmp_path / "query.png"), full_page=True)
+    assert outside == [], f"the UI reached outside the server: {outside}"
+
+
+@pytest.mark.slow
+def test_subtype_page_chart_in_the_browser(browser, server: str) -> None:
+    page, outside = _page(browser, server)
+    page.goto(f"{server}/id/undifferentiated-pleomorphic-sarcoma")
+    circles = page.locator("svg.chart circle")
+    assert circles.count() > 3
+    title = circles.first.locator("title").text_content()
+    assert "%" in title
+    page.locator("svg.chart a").first.click()
+    page.wait_for_load_state()
+    assert "/id/" in page.url and page.locator("h1").inner_text()
+    assert outside == []
