@@ -6,10 +6,12 @@ required parameter, ``?__name`` an optional one, and a suffix gives its type
 (``?_subtype_iri``, ``?_limit_integer``; no suffix means a plain string).
 
 Values are never pasted into the query text as text: each is made an RDF term by
-pyoxigraph (which checks and escapes it) and bound with a trailing SPARQL ``VALUES``
-clause, so the same rendered query runs on the embedded store, on rdflib and on any
-SPARQL 1.1 endpoint. A trailing VALUES clause is joined after grouping: a query that
-aggregates must therefore list its parameter variables in its GROUP BY.
+pyoxigraph (which checks and escapes it) and bound by a SPARQL ``VALUES`` block placed at
+the start of the query's outer WHERE group, so the same rendered query runs on the
+embedded store, on rdflib and on any SPARQL 1.1 endpoint, and engines bind the
+parameters before they evaluate the rest (a trailing VALUES clause is joined only after
+the whole pattern, and after grouping). An optional parameter that is not given is simply
+an unbound variable.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ __all__ = [
     "page_query",
 ]
 
+# Strings, IRIs and comments (skipped), the WHERE keyword, and an opening brace.
+_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n]*'
+    r"|(?P<where>(?<![\w?$:])WHERE(?![\w:]))|(?P<brace>\{)",
+    re.IGNORECASE,
+)
 _PARAMETER = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)(?:_(iri|string|integer|decimal|boolean))?\b")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -151,7 +160,9 @@ class StoredQuery:
             terms.append(str(parameter.term(str(value))))
         if not variables:
             return self.text
-        return f"{self.text.rstrip()}\nVALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}\n"
+        position = _where_group_start(self.text)
+        block = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
+        return self.text[:position] + block + self.text[position:]
 
     def run(self, store: ox.Store, values: Mapping[str, str] | None = None) -> ox.QuerySolutions:
         """Bind the values and run the query on a store.
@@ -162,6 +173,17 @@ class StoredQuery:
         :raises QueryError: if a value is missing or invalid
         """
         return run_query(store, self.render(values))
+
+
+def _where_group_start(text: str) -> int:
+    """The position just after the ``{`` that opens the outer WHERE group."""
+    seen_where = False
+    for match in _TOKENS.finditer(text):
+        if match.group("where"):
+            seen_where = True
+        elif match.group("brace") and seen_where:
+            return match.end()
+    raise QueryError("the query has no 'WHERE {' to bind parameters in")
 
 
 def _header(text: str, path: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import multiprocessing
+import os
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -70,7 +71,8 @@ class QueryResult:
 
     :param media_type: the media type of ``body``
     :param body: the serialised result
-    :param rows: the number of rows (SELECT), triples (CONSTRUCT) or 1 (ASK)
+    :param rows: the number of triples (CONSTRUCT), of rows (SELECT) when the result is large
+        enough to be counted against the cap, else 1
     """
 
     media_type: str
@@ -140,7 +142,8 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
         raise
     body = bytes(sink.buffer)
     rows = 1
-    if isinstance(result, ox.QuerySolutions):
+    # A row takes at least two bytes in every format, so only a larger body can break the cap.
+    if isinstance(result, ox.QuerySolutions) and len(body) > 2 * limits.max_rows:
         rows = _count_rows(body, results_format)
         if rows > limits.max_rows:
             raise ResultTooLarge(f"the result has {rows} rows, more than the limit of {limits.max_rows}; add a LIMIT")
@@ -245,11 +248,22 @@ class QueryPool:
         assert self._idle is not None
         self._idle.put_nowait(replacement)
 
-    def _roundtrip(self, worker: _Worker, message: tuple[str, tuple[str, str]]) -> tuple[str, Any] | None:
-        worker.conn.send(message)
-        if not worker.conn.poll(self.limits.timeout):
-            return None
-        return worker.conn.recv()
+    async def _roundtrip(self, worker: _Worker, message: tuple[str, tuple[str, str]]) -> tuple[str, Any] | None:
+        """Send a query and wait for the reply on the event loop (no thread hop), up to the limit."""
+        loop = asyncio.get_running_loop()
+        readable: asyncio.Future[bool] = loop.create_future()
+        descriptor = worker.conn.fileno()
+        loop.add_reader(descriptor, lambda: readable.done() or readable.set_result(True))
+        timer = loop.call_later(self.limits.timeout, lambda: readable.done() or readable.set_result(False))
+        try:
+            worker.conn.send(message)
+            ready = await readable
+        finally:
+            timer.cancel()
+            loop.remove_reader(descriptor)
+            # uvloop leaves a watched descriptor non-blocking; recv() of a large reply needs it blocking.
+            os.set_blocking(descriptor, True)
+        return worker.conn.recv() if ready else None
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
                     rdf_type: str = "text/turtle") -> QueryResult:
@@ -266,7 +280,7 @@ class QueryPool:
         assert self._idle is not None, "start() the pool first"
         worker = await self._idle.get()
         try:
-            reply = await asyncio.to_thread(self._roundtrip, worker, (text, (result_type, rdf_type)))
+            reply = await self._roundtrip(worker, (text, (result_type, rdf_type)))
         except (EOFError, OSError):
             asyncio.get_running_loop().create_task(self._replace(worker))
             raise RuntimeError("the query worker stopped unexpectedly") from None

@@ -68,9 +68,27 @@ def test_parameter_values_cannot_change_the_query(value: str) -> None:
         get_query("therapies-by-target").render({"target": value})
 
 
-def test_string_parameter_is_escaped() -> None:
+def test_parameters_are_bound_at_the_start_of_the_where_group() -> None:
     text = get_query("therapies-by-target").render({"target": "pd-1"})
-    assert text.rstrip().endswith("VALUES (?__target_iri) { (<https://w3id.org/sarcoma-kg/id/pd-1>) }")
+    head, _, rest = text.partition("WHERE {")
+    assert rest.lstrip().startswith("VALUES (?__target_iri) { (<https://w3id.org/sarcoma-kg/id/pd-1>) }")
+    assert "VALUES" not in head
+
+
+def test_string_values_are_escaped_by_pyoxigraph() -> None:
+    from kg.queries import Parameter
+
+    parameter = Parameter(name="text", variable="_text", kind="string", required=True)
+    assert str(parameter.term('a" } DROP ALL #')) == '"a\\" } DROP ALL #"'
+
+
+def test_where_inside_strings_and_comments_is_skipped() -> None:
+    from kg.queries import Parameter, StoredQuery
+
+    text = '# WHERE { in a comment\nSELECT ?x WHERE { BIND ("WHERE {" AS ?x) ?_y_iri ?p ?o }'
+    query = StoredQuery(name="q", path=Path("q.rq"), text=text, summary="s",
+                        parameters=(Parameter(name="y", variable="_y_iri", kind="iri", required=True),))
+    assert query.render({"y": "pd-1"}).startswith('# WHERE { in a comment\nSELECT ?x WHERE {\n  VALUES (?_y_iri)')
 
 
 def test_unknown_parameter_is_refused() -> None:

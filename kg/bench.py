@@ -1,0 +1,356 @@
+"""Measure speed honestly, in one run (``sarcoma-kg bench``).
+
+For each size (the curated graph, then graphs grown by :mod:`kg.scale`) it measures:
+the load time and peak memory of the embedded store; every stored query's median and p95
+latency on the embedded store (Oxigraph) and on rdflib's own SPARQL engine over the same
+data (each rdflib query in a forked process, killed at the cap and counted as the cap);
+and, over HTTP against a running ``sarcoma-kg serve``, every stored query's median and p95
+latency and the throughput of concurrent clients. On the curated graph it also times the
+build stages and how soon a freshly started server answers its first query.
+
+In-process times are ``store.query`` plus serialising the result as SPARQL JSON, the same
+work the server does before sending it; HTTP times add the request, the worker and the
+transport. Ratios are always of figures measured in the same run.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from kg.build import build_graph, write_output
+from kg.queries import StoredQuery, load_queries
+from kg.scale import write_grown
+
+__all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "run_bench"]
+
+
+@dataclass
+class QueryTiming:
+    """One stored query at one size.
+
+    :param name: the query's name
+    :param rows: result rows
+    :param oxigraph: median and p95 in ms on the embedded store
+    :param rdflib: median and p95 in ms on rdflib's engine (the cap where it was capped)
+    :param rdflib_capped: whether rdflib ran past the cap
+    :param http: median and p95 in ms over HTTP
+    """
+
+    name: str
+    rows: int
+    oxigraph: tuple[float, float]
+    rdflib: tuple[float, float] | None = None
+    rdflib_capped: bool = False
+    http: tuple[float, float] | None = None
+
+
+@dataclass
+class SizeReport:
+    """The measurements at one size."""
+
+    label: str
+    triples: int
+    load_seconds: float
+    peak_memory_mb: float
+    rdflib_load_seconds: float | None = None
+    queries: list[QueryTiming] = field(default_factory=list)
+    throughput: float | None = None
+    first_query_seconds: float | None = None
+
+
+@dataclass
+class BenchReport:
+    """A whole benchmark run."""
+
+    sizes: list[SizeReport]
+    build_stages: dict[str, float]
+    rdflib_cap: float
+    clients: int
+
+
+def _quantiles(samples: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return round(statistics.median(ordered) * 1000, 3), round(p95 * 1000, 3)
+
+
+def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> dict[str, object]:
+    """Load the store and time every query (run in a fresh process, for its peak memory)."""
+    start = time.perf_counter()
+    store = ox.Store()
+    store.load(path=path, format=ox.RdfFormat.N_TRIPLES)
+    load = time.perf_counter() - start
+    timings: dict[str, tuple[list[float], int]] = {}
+    for name, text in texts.items():
+        samples, rows = [], 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = store.query(text)
+            body = result.serialize(format=ox.QueryResultsFormat.JSON)
+            samples.append(time.perf_counter() - start)
+            rows = sum(1 for _ in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)) \
+                if isinstance(result, ox.QuerySolutions) else 1
+        timings[name] = (samples, rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"load": load, "peak_mb": peak, "triples": len(store), "timings": timings}
+
+
+def _run_in_child(function: Callable[..., dict[str, object]], *args: object) -> dict[str, object]:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def _rdflib_query(graph: object, text: str, repeat: int, conn: object) -> None:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        list(graph.query(text))  # type: ignore[attr-defined]
+        samples.append(time.perf_counter() - start)
+        conn.send(samples)  # type: ignore[attr-defined]
+
+
+def _rdflib_timings(path: Path, texts: dict[str, str], repeat: int, cap: float) -> tuple[float, dict[str, tuple]]:
+    """rdflib's engine: parse once, then run each query in a forked process killed at the cap."""
+    import rdflib
+
+    start = time.perf_counter()
+    graph = rdflib.Graph()
+    graph.parse(path, format="nt")
+    load = time.perf_counter() - start
+    fork = multiprocessing.get_context("fork")
+    results: dict[str, tuple] = {}
+    for name, text in texts.items():
+        parent, child = fork.Pipe(duplex=False)
+        process = fork.Process(target=_rdflib_query, args=(graph, text, repeat, child), daemon=True)
+        start = time.monotonic()
+        process.start()
+        child.close()
+        samples: list[float] = []
+        # The first run may take up to the cap; further runs share repeat × cap in all.
+        while len(samples) < repeat:
+            deadline = start + (cap if not samples else cap * repeat)
+            if not parent.poll(max(0.0, deadline - time.monotonic())):
+                break
+            samples = parent.recv()
+        process.kill()
+        process.join()
+        parent.close()
+        results[name] = (_quantiles(samples), False) if samples else ((cap * 1000, cap * 1000), True)
+    del graph
+    return load, results
+
+
+def _http_timings(url: str, texts: dict[str, str], repeat: int) -> dict[str, tuple[float, float]]:
+    results = {}
+    with httpx.Client(timeout=120) as client:
+        for name, text in texts.items():
+            client.post(f"{url}/sparql", content=text, headers={"Content-Type": "application/sparql-query"})
+            samples = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                response = client.post(f"{url}/sparql", content=text,
+                                       headers={"Content-Type": "application/sparql-query",
+                                                "Accept": "application/sparql-results+json"})
+                response.read()
+                samples.append(time.perf_counter() - start)
+            results[name] = _quantiles(samples)
+    return results
+
+
+def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> float:
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client_loop(index: int) -> None:
+        with httpx.Client(timeout=120) as client:
+            position = index
+            while time.monotonic() < stop:
+                client.post(f"{url}/sparql", content=texts[position % len(texts)],
+                            headers={"Content-Type": "application/sparql-query"}).read()
+                done[index] += 1
+                position += 1
+
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return round(sum(done) / (time.monotonic() - start), 1)
+
+
+def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[bytes], float]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    start = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
+         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = load_queries()["therapies-by-target"].render()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited during start-up")
+        try:
+            response = httpx.post(f"{url}/sparql", content=first, timeout=5,
+                                  headers={"Content-Type": "application/sparql-query"})
+            if response.status_code == 200:
+                return url, process, time.monotonic() - start
+        except httpx.TransportError:
+            pass
+        if time.monotonic() - start > 300:
+            process.kill()
+            raise RuntimeError("the server did not answer within 300 s")
+        time.sleep(0.02)
+
+
+def run_bench(
+    sizes: Sequence[int | None] = (None, 100_000, 1_000_000),
+    *,
+    repeat: int = 5,
+    rdflib_cap: float = 20.0,
+    rdflib_max_triples: int = 1_000_000,
+    http: bool = True,
+    clients: int = 4,
+    http_seconds: float = 5.0,
+    workers: int = 2,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> BenchReport:
+    """Run the benchmark.
+
+    :param sizes: triples per size; ``None`` is the curated graph as built
+    :param repeat: runs of each query per engine (median and p95 over them)
+    :param rdflib_cap: seconds an rdflib query may run before it is killed and counted as the cap
+    :param rdflib_max_triples: skip rdflib above this size (its parse alone takes 42 s at 1M triples)
+    :param http: also measure over HTTP against a real server
+    :param clients: concurrent HTTP clients for the throughput figure
+    :param http_seconds: how long the throughput run lasts
+    :param workers: the server's query workers
+    :param seed: the scale generator's seed
+    :param progress: called with a line as each step ends
+    :returns: every figure measured
+    """
+    say = progress or (lambda line: None)
+    queries: dict[str, StoredQuery] = load_queries()
+    texts = {name: query.render() for name, query in queries.items()}
+    with tempfile.TemporaryDirectory(prefix="sarcoma-kg-bench-") as tmp:
+        work = Path(tmp)
+        built = build_graph()
+        write_output(built, work / "dist")
+        stages = dict(built.timings)
+        stages["total"] = round(sum(stages.values()), 3)
+        say(f"build of the curated graph: {stages['total']} s")
+        base = built.graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
+        reports = []
+        for size in sizes:
+            label = "curated" if size is None else f"{size:,}"
+            path = work / f"graph-{label.replace(',', '')}.nt"
+            if size is None:
+                path.write_text(base, encoding="utf-8")
+            else:
+                write_grown(base, built.records, size, path, seed=seed)
+            measured = _run_in_child(_oxigraph_child, str(path), texts, repeat)
+            report = SizeReport(label, int(measured["triples"]), round(float(measured["load"]), 3),
+                                round(float(measured["peak_mb"]), 1))
+            timings = measured["timings"]
+            assert isinstance(timings, dict)
+            report.queries = [QueryTiming(name, rows, _quantiles(samples)) for name, (samples, rows) in timings.items()]
+            say(f"{label}: {report.triples} triples, loaded in {report.load_seconds} s, peak {report.peak_memory_mb} MB")
+            if report.triples <= rdflib_max_triples:
+                rdflib_load, rdflib_results = _rdflib_timings(path, texts, min(repeat, 3), rdflib_cap)
+                report.rdflib_load_seconds = round(rdflib_load, 3)
+                for timing in report.queries:
+                    timing.rdflib, timing.rdflib_capped = rdflib_results[timing.name]
+                say(f"{label}: rdflib parsed in {report.rdflib_load_seconds} s and ran every query")
+            if http:
+                url, process, first = _start_server(path, workers)
+                try:
+                    report.first_query_seconds = round(first, 3)
+                    http_results = _http_timings(url, texts, repeat)
+                    for timing in report.queries:
+                        timing.http = http_results[timing.name]
+                    small = [texts[t.name] for t in report.queries if t.rows <= 100]
+                    report.throughput = _throughput(url, small or list(texts.values()), clients, http_seconds)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=30)
+                say(f"{label}: HTTP measured ({report.throughput} requests/s with {clients} clients)")
+            reports.append(report)
+    return BenchReport(reports, stages, rdflib_cap, clients)
+
+
+def _geomean(values: Sequence[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def format_report(report: BenchReport) -> str:
+    """The report as text: one table per size, then the one-line summary.
+
+    :param report: a benchmark run
+    :returns: text ending in the summary line
+    """
+    lines = ["build of the curated graph (s): " + ", ".join(f"{k} {v}" for k, v in report.build_stages.items())]
+    summary_speedup = ""
+    summary_triples = 0
+    slowest = ""
+    overheads: list[float] = []
+    for size in report.sizes:
+        lines.append("")
+        lines.append(f"== {size.label} triples ({size.triples}): load {size.load_seconds} s, peak memory "
+                     f"{size.peak_memory_mb} MB" + (f", rdflib parse {size.rdflib_load_seconds} s"
+                                                    if size.rdflib_load_seconds is not None else "")
+                     + (f", first query {size.first_query_seconds} s after serve start"
+                        if size.first_query_seconds is not None else "")
+                     + (f", HTTP throughput {size.throughput} req/s ({report.clients} clients)"
+                        if size.throughput is not None else ""))
+        lines.append(f"{'query':36} {'rows':>6} {'oxigraph med/p95 ms':>22} {'rdflib med/p95 ms':>24} "
+                     f"{'speedup':>9} {'HTTP med/p95 ms':>20} {'HTTP/in-proc':>12}")
+        speedups = []
+        for q in size.queries:
+            rdflib_text, speedup_text = "-", "-"
+            if q.rdflib is not None:
+                prefix = "> " if q.rdflib_capped else ""
+                rdflib_text = f"{prefix}{q.rdflib[0]:.1f}/{prefix}{q.rdflib[1]:.1f}"
+                speedup = q.rdflib[0] / max(q.oxigraph[0], 1e-3)
+                speedups.append(speedup)
+                speedup_text = f"{'>' if q.rdflib_capped else ''}{speedup:.0f}x"
+            http_text, ratio_text = "-", "-"
+            if q.http is not None:
+                http_text = f"{q.http[0]:.2f}/{q.http[1]:.2f}"
+                ratio = q.http[0] / max(q.oxigraph[0], 1e-3)
+                ratio_text = f"{ratio:.2f}"
+                if q.rows <= 100 and size.label == "curated":
+                    overheads.append(ratio)
+            lines.append(f"{q.name:36} {q.rows:>6} {q.oxigraph[0]:>10.2f}/{q.oxigraph[1]:<11.2f} {rdflib_text:>24} "
+                         f"{speedup_text:>9} {http_text:>20} {ratio_text:>12}")
+        # The summary speaks of the size nearest 100k triples that rdflib ran on (the target's size).
+        if speedups and (not summary_speedup or abs(size.triples - 100_000) < abs(summary_triples - 100_000)):
+            summary_triples = size.triples
+            summary_speedup = (f"speedup vs rdflib at {size.triples} triples: geomean {_geomean(speedups):.0f}x, "
+                               f"min {min(speedups):.1f}x")
+        worst = max(size.queries, key=lambda q: q.oxigraph[0])
+        slowest = f"slowest stored query at {size.triples} triples: {worst.oxigraph[0]:.1f} ms ({worst.name})"
+    overhead = f"HTTP overhead: median {statistics.median(overheads):.2f}x in-process" if overheads else "HTTP overhead: -"
+    lines.append("")
+    lines.append(f"{summary_speedup}; {slowest}; {overhead}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,81 @@
+"""The scale generator, the persistent store and the benchmark command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.queries import load_queries
+from kg.results import solutions_to_rows
+from kg.scale import write_grown
+from kg.store import open_store
+
+
+@pytest.fixture(scope="module")
+def ntriples(built) -> str:
+    return built.graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
+
+
+def test_grown_graph_has_the_requested_size_and_is_deterministic(built, ntriples: str, tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a.nt", tmp_path / "b.nt", tmp_path / "c.nt"
+    assert write_grown(ntriples, built.records, 60_000, first, seed=1) == 60_000
+    write_grown(ntriples, built.records, 60_000, second, seed=1)
+    write_grown(ntriples, built.records, 60_000, other, seed=2)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+    store = ox.Store()
+    store.load(path=str(first), format=ox.RdfFormat.N_TRIPLES)
+    assert len(store) == 60_000, "copies must not repeat triples"
+
+
+def test_grown_graph_keeps_the_shape(built, ntriples: str, tmp_path: Path, store: ox.Store) -> None:
+    path = tmp_path / "grown.nt"
+    write_grown(ntriples, built.records, 70_000, path)
+    grown = ox.Store()
+    grown.load(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+    count = "SELECT (COUNT(?x) AS ?n) WHERE { ?x a <https://w3id.org/sarcoma-kg/ontology/%s> }"
+    for cls, grows in (("OutcomeMeasurement", True), ("Study", True), ("SarcomaSubtype", False), ("Therapy", False)):
+        before = int(next(iter(store.query(count % cls)))["n"].value)
+        after = int(next(iter(grown.query(count % cls)))["n"].value)
+        assert (after > before) if grows else (after == before), cls
+    for name, query in load_queries().items():
+        _, curated_rows = solutions_to_rows(query.run(store))
+        _, grown_rows = solutions_to_rows(query.run(grown))
+        assert len(grown_rows) >= len(curated_rows) or name == "graph-statistics", name
+
+
+def test_persistent_store_is_loaded_once_and_reopened(built, tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    first = open_store(built.output, store_dir=directory)
+    triples = len(first)
+    del first
+    marker = directory / "sarcoma-kg-source.sha256"
+    stamp = marker.stat().st_mtime_ns
+    again = open_store(built.output, store_dir=directory)
+    assert len(again) == triples and marker.stat().st_mtime_ns == stamp
+    del again
+    changed = tmp_path / "changed.ttl"
+    changed.write_bytes(built.output.read_bytes() + b"\n<urn:a> <urn:b> <urn:c> .\n")
+    reloaded = open_store(changed, store_dir=directory)
+    assert len(reloaded) == triples + 1
+
+
+def test_store_directory_with_foreign_files_is_refused(built, tmp_path: Path) -> None:
+    from kg.errors import ConfigurationError
+
+    (tmp_path / "keep.txt").write_text("not a store", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="not empty"):
+        open_store(built.output, store_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_bench_prints_its_summary_line() -> None:
+    from kg.bench import format_report, run_bench
+
+    report = run_bench([None], repeat=1, rdflib_cap=5, http=True, http_seconds=1, clients=2)
+    text = format_report(report)
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("speedup vs rdflib at ") and "slowest stored query at" in last and "HTTP overhead" in last
+    assert all(q.http is not None for q in report.sizes[0].queries)
