@@ -18,8 +18,8 @@ import click
 
 from kg.build import GRAPH_FILE, build, build_graph
 from kg.errors import SarcomaKGError
-from kg.export import FORMATS, export_file
 from kg.queries import get_query, load_queries
+from kg.release import EXPORT_FORMATS, export, release
 from kg.results import RESULT_FORMATS, format_results
 from kg.stats import statistics
 from kg.store import open_store, run_query
@@ -131,14 +131,25 @@ def sparql_command(query: str, fmt: str, graph_file: Path, store_dir: Path | Non
 
 
 @main.command("export")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="ttl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="ttl", show_default=True,
+              help="ttl, nt, jsonld, xml: the graph; sssom: the mappings (from the records); void: the VoID.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @graph_option
+@records_option
 @_errors
-def export_command(fmt: str, output: Path, graph_file: Path) -> None:
-    """Export the built graph in another RDF format."""
-    export_file(graph_file, output, fmt)
+def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path | None) -> None:
+    """Export the built graph in another RDF format, its SSSOM mappings or its VoID description."""
+    export(graph_file, output, fmt, records_dir=records_dir)
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command("release")
+@click.argument("output_dir", type=click.Path(path_type=Path, file_okay=False))
+@records_option
+@_errors
+def release_command(output_dir: Path, records_dir: Path | None) -> None:
+    """Build the graph and write every export, the ontology, the shapes, stats and SHA256SUMS to a directory."""
+    release(output_dir, records_dir=records_dir, progress=_progress)
 
 
 @main.command("stats")
@@ -179,6 +190,42 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
 
     serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
           timeout=timeout, max_rows=max_rows, progress=_progress)
+
+
+def _sizes(value: str) -> list[int | None]:
+    sizes: list[int | None] = []
+    for item in value.split(","):
+        item = item.strip().lower().replace("_", "")
+        if item == "curated":
+            sizes.append(None)
+        elif item.endswith(("k", "m")):
+            sizes.append(int(float(item[:-1]) * (1_000 if item.endswith("k") else 1_000_000)))
+        else:
+            sizes.append(int(item))
+    return sizes
+
+
+@main.command("bench")
+@click.option("--sizes", default="curated,100k,1m", show_default=True,
+              help="Comma-separated sizes in triples ('curated' is the built graph; 100k, 1m ...).")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(1), help="Runs of each query.")
+@click.option("--rdflib-cap", default=20.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds an rdflib query may run; a capped run counts as the cap ('> cap').")
+@click.option("--rdflib-max-triples", default=1_000_000, show_default=True, type=int,
+              help="Skip rdflib's engine above this size.")
+@click.option("--http/--no-http", default=True, show_default=True, help="Also measure over HTTP.")
+@click.option("--clients", default=4, show_default=True, type=click.IntRange(1))
+@click.option("--http-seconds", default=5.0, show_default=True, type=click.FloatRange(0.5))
+@click.option("--seed", default=0, show_default=True, type=int)
+@_errors
+def bench_command(sizes: str, repeat: int, rdflib_cap: float, rdflib_max_triples: int, http: bool, clients: int,
+                  http_seconds: float, seed: int) -> None:
+    """Measure load, build, every stored query (Oxigraph vs rdflib) and HTTP, and print the figures."""
+    from kg.bench import format_report, run_bench
+
+    report = run_bench(_sizes(sizes), repeat=repeat, rdflib_cap=rdflib_cap, rdflib_max_triples=rdflib_max_triples,
+                       http=http, clients=clients, http_seconds=http_seconds, seed=seed, progress=_progress)
+    click.echo(format_report(report), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

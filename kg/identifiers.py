@@ -18,12 +18,16 @@ from kg.errors import ConfigurationError
 from kg.resources import resource_path
 
 __all__ = [
+    "BIOREGISTRY_VERSION",
     "DATA_NAMESPACE",
     "ONTOLOGY_NAMESPACE",
     "VerifiedId",
     "get_converter",
     "verified_ids",
 ]
+
+#: The Bioregistry release the prefix table of ``data/reference`` was taken from.
+BIOREGISTRY_VERSION = "0.15.6"
 
 ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
 DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
@@ -75,7 +79,7 @@ def get_converter() -> curies.Converter:
             records[preferred] = curies.Record(
                 prefix=preferred,
                 prefix_synonyms=synonyms,
-                uri_prefix=row["uri_prefix_bioregistry_0.15.6"],
+                uri_prefix=row[f"uri_prefix_bioregistry_{BIOREGISTRY_VERSION}"],
                 pattern=row["pattern"] or None,
             )
     for prefix, uri_prefix in _PROJECT_PREFIXES.items():

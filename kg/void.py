@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pyoxigraph as ox
 from rdflib import DCTERMS, RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import VOID
 
 from kg import __version__
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE
 from kg.queries import StoredQuery, page_query
+from kg.store import run_query
 
-__all__ = ["DATASET", "service_description", "statistics_query", "void_graph"]
+__all__ = ["DATASET", "dataset_statistics", "service_description", "statistics_query", "void_graph"]
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -27,6 +29,17 @@ SOURCES = (URIRef("https://doi.org/10.3389/fimmu.2025.1507870"),)
 def statistics_query() -> StoredQuery:
     """The query whose rows :func:`void_graph` takes."""
     return page_query("void-statistics")
+
+
+def dataset_statistics(store: ox.Store) -> dict[str, int]:
+    """Run :func:`statistics_query` on a store.
+
+    :param store: a store holding the built graph (in process)
+    :returns: class IRI (or ``triples``, ``entities``, ``properties``) to count, as
+        :func:`void_graph` takes them
+    """
+    return {solution["class"].value: int(solution["count"].value)
+            for solution in run_query(store, statistics_query().text)}
 
 
 def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) -> Graph:

@@ -87,3 +87,60 @@ def server(built: BuildResult) -> str:
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+def oxigraph_binary() -> Path:
+    """The ``oxigraph`` command of the ``oxigraph`` PyPI package (a test dependency)."""
+    import sysconfig
+
+    binary = Path(sysconfig.get_path("scripts")) / "oxigraph"
+    if not binary.is_file():
+        pytest.fail(f"the oxigraph server is not installed at {binary}: pip install -e '.[test]'")
+    return binary
+
+
+def oxigraph_load(location: Path, *files: Path) -> "subprocess.CompletedProcess[str]":
+    """Load RDF files (format by extension) into an Oxigraph database directory with ``oxigraph load``."""
+    import subprocess
+
+    return subprocess.run([str(oxigraph_binary()), "load", "--location", str(location),
+                           *(arg for file in files for arg in ("--file", str(file)))],
+                          capture_output=True, text=True, timeout=120)
+
+
+def start_oxigraph(location: Path) -> tuple[str, "subprocess.Popen[bytes]"]:
+    """Serve an Oxigraph database read-only on a free loopback port; returns its SPARQL query URL."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(oxigraph_binary()), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/query"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"oxigraph exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2):
+                return url, process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("oxigraph did not answer within 30 s")
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The SPARQL query URL of a separate Oxigraph server holding the Turtle export."""
+    assert built.output is not None
+    location = tmp_path_factory.mktemp("oxigraph") / "db"
+    loaded = oxigraph_load(location, built.output)
+    assert loaded.returncode == 0, loaded.stderr
+    url, process = start_oxigraph(location)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)

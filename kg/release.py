@@ -1,0 +1,167 @@
+"""Exports in every format, and the release directory (``sarcoma-kg export``, ``sarcoma-kg release``).
+
+A release holds everything needed to reuse Sarcoma-KG with other tools, each file written
+from one build, and is written atomically (a temporary sibling directory that takes the
+place of the target only once complete):
+
+=================================  ===========================================================
+``sarcoma-kg.ttl``                 the graph: ontology, data, inferred types, derived triples
+                                   (deterministic Turtle)
+``sarcoma-kg.nt``                  the same in N-Triples
+``sarcoma-kg.jsonld``              the same in JSON-LD, compacted with the published context
+``sarcoma-kg.rdf``                 the same in RDF/XML
+``sarcoma-kg.context.jsonld``      the JSON-LD context
+``sarcoma-kg.sssom.tsv``           the mappings to external ontologies (SSSOM/TSV)
+``void.ttl``                       the VoID description with the dataset's statistics
+``ontology/sarcoma-kg.ttl``        the OWL ontology alone
+``shapes/sarcoma-kg.shacl.ttl``    the SHACL shapes the graph conforms to
+``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
+``SHA256SUMS``                     checksums of every other file (``sha256sum -c SHA256SUMS``)
+=================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.build import BuildResult, build_graph, load_ontology
+from kg.errors import ConfigurationError
+from kg.export import CONTEXT_FILE, FORMATS, export_file, serialize, write_atomically
+from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
+from kg.records import load_records
+from kg.resources import resource_path
+from kg.stats import statistics
+from kg.store import open_store
+from kg.void import dataset_statistics, void_graph
+
+__all__ = ["EXPORT_FORMATS", "RELEASE_GRAPH_FILES", "export", "release", "release_files", "write_release"]
+
+#: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
+#: mappings and the VoID description.
+EXPORT_FORMATS = (*FORMATS, "sssom", "void")
+#: The graph's file in the release, by RDF format.
+RELEASE_GRAPH_FILES = {
+    "ttl": "sarcoma-kg.ttl",
+    "nt": "sarcoma-kg.nt",
+    "jsonld": "sarcoma-kg.jsonld",
+    "xml": "sarcoma-kg.rdf",
+}
+CHECKSUMS_FILE = "SHA256SUMS"
+
+
+def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Path | None = None) -> Path:
+    """Write one export, atomically.
+
+    :param graph_file: the built graph (Turtle); not read for ``sssom``
+    :param output: the file to write
+    :param fmt: one of :data:`EXPORT_FORMATS`: ``ttl``, ``nt``, ``jsonld``, ``xml`` (the
+        graph), ``sssom`` (the mappings, made from the records and the ontology) or
+        ``void`` (Turtle, with statistics computed on an in-process store)
+    :param records_dir: the records the SSSOM mappings are made from (default: the shipped ones)
+    :returns: the written path
+    :raises ValueError: for an unknown format
+    :raises ConfigurationError: if the built graph (or a record file) cannot be loaded
+    :raises DataError: if the records fail a check (``sssom``)
+    """
+    if fmt in FORMATS:
+        return export_file(graph_file, output, fmt)
+    if fmt == "void":
+        statistics_rows = dataset_statistics(open_store(graph_file))
+        return write_atomically(output, serialize(void_graph(statistics_rows), "ttl"))
+    if fmt == "sssom":
+        return write_mappings(load_records(records_dir), output, ontology=load_ontology())
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+
+
+def _read(*parts: str) -> bytes:
+    path = resource_path(*parts)
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from error
+
+
+def release_files(result: BuildResult) -> dict[str, bytes]:
+    """Serialise everything a release holds, except the checksums.
+
+    :param result: a successful build
+    :returns: relative path (``/``-separated) to content
+    :raises ConfigurationError: if a shipped file (ontology, shapes, context) cannot be read
+    """
+    files = {name: serialize(result.graph, fmt) for fmt, name in RELEASE_GRAPH_FILES.items()}
+    store = ox.Store()
+    store.load(files["sarcoma-kg.ttl"], format=ox.RdfFormat.TURTLE)
+    files[CONTEXT_FILE] = _read("data", "schema", CONTEXT_FILE)
+    files[MAPPINGS_FILE] = sssom_table(mappings(result.records, ontology=result.graph)).encode("utf-8")
+    files["void.ttl"] = serialize(void_graph(dataset_statistics(store)), "ttl")
+    files["ontology/sarcoma-kg.ttl"] = _read("ontology", "sarcoma-kg.ttl")
+    files["shapes/sarcoma-kg.shacl.ttl"] = _read("shapes", "sarcoma-kg.shacl.ttl")
+    files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
+    return files
+
+
+def write_release(result: BuildResult, output_dir: Path) -> Path:
+    """Write a release directory, replacing ``output_dir`` as a whole.
+
+    The files are written to a temporary sibling directory first; only when all of them
+    and ``SHA256SUMS`` are written does it take the place of ``output_dir``. A failure
+    leaves the previous release as it was.
+
+    :param result: a successful build
+    :param output_dir: the release directory (created if missing)
+    :returns: the release directory
+    :raises ConfigurationError: if a shipped file cannot be read
+    """
+    files = release_files(result)
+    output_dir = output_dir.resolve()
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        sums = []
+        for name, data in sorted(files.items()):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        (staging / CHECKSUMS_FILE).write_text("".join(sums), encoding="utf-8")
+        staging.chmod(0o755)
+        previous = output_dir.with_name(f".{output_dir.name}-previous-{os.getpid()}")
+        if output_dir.exists():
+            output_dir.rename(previous)
+        staging.rename(output_dir)
+        shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output_dir
+
+
+def release(
+    output_dir: Path,
+    *,
+    records_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Build the graph from the records and write a release directory.
+
+    :param output_dir: the release directory (replaced as a whole)
+    :param records_dir: the curated records (default: the shipped ``data/records``)
+    :param progress: called with a line after each stage
+    :returns: the release directory
+    :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
+    :raises DataError: if the data fails a check (exit 1); nothing is written then
+    """
+    result = build_graph(records_dir, progress=progress)
+    written = write_release(result, output_dir)
+    if progress:
+        count = sum(1 for path in written.rglob("*") if path.is_file())
+        progress(f"release: wrote {count} files to {written}")
+    return written

@@ -1,0 +1,78 @@
+"""Exports: the published JSON-LD context, compacted JSON-LD, VoID and SSSOM from the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import VOID
+
+from kg.build import load_ontology
+from kg.export import context_path, load_jsonld_context, serialize, write_jsonld_context
+from kg.mappings import default_mappings_path
+from kg.void import DATASET
+
+CLI = [sys.executable, "-m", "kg.cli"]
+#: rdflib's JSON-LD parser uses rdflib's own deprecated ConjunctiveGraph internally.
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning:rdflib")
+
+
+def test_committed_context_is_what_the_module_generates(tmp_path: Path) -> None:
+    generated = write_jsonld_context(tmp_path / "context.jsonld", ontology=load_ontology())
+    assert context_path().read_text(encoding="utf-8") == generated.read_text(encoding="utf-8"), (
+        f"{context_path()} is out of date: run 'python scripts/update_generated.py'"
+    )
+
+
+def _jsonld(data: bytes | str) -> Graph:
+    return Graph().parse(data=data, format="json-ld")
+
+
+def test_jsonld_export_is_compacted_with_the_published_context_and_round_trips(built) -> None:
+    data = serialize(built.graph, "jsonld")
+    document = json.loads(data)
+    assert document["@context"] == load_jsonld_context()["@context"]
+    nodes = {node["@id"]: node for node in document["@graph"]}
+    assert nodes["skgid:pembrolizumab"]["targets"] == "skgid:pd-1"
+    assert {"@id": "drugbank:DB09037"} in nodes["skgid:pembrolizumab"]["skos:exactMatch"]
+    assert nodes["skgid:sarc028"]["nctId"] == "NCT02301039"
+    assert isomorphic(_jsonld(data), built.graph)
+
+
+def test_context_expands_bioregistry_curies_in_json_ld_1_1() -> None:
+    """Prefixes such as NCIT (IRI ending with '_') are marked "@prefix": true, so CURIEs expand."""
+    document = {**load_jsonld_context(), "@id": "skgid:x", "targets": ["NCIT:C2654", "hgnc:8760"],
+                "numericValue": "12.5", "doi": "10.1000/x"}
+    graph = _jsonld(json.dumps(document))
+    subject = URIRef("https://w3id.org/sarcoma-kg/id/x")
+    targets = set(graph.objects(subject, URIRef("https://w3id.org/sarcoma-kg/ontology/targets")))
+    assert targets == {URIRef("http://purl.obolibrary.org/obo/NCIT_C2654"),
+                       URIRef("https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/8760")}
+    assert (subject, URIRef("https://w3id.org/sarcoma-kg/ontology/numericValue"),
+            Literal("12.5", datatype=rdflib.XSD.decimal)) in graph
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_export_void_counts_the_graph(built, tmp_path: Path) -> None:
+    output = tmp_path / "void.ttl"
+    result = run("export", "--format", "void", "--output", str(output), "--graph", str(built.output))
+    assert result.returncode == 0, result.stderr
+    void = Graph().parse(output, format="turtle")
+    assert void.value(DATASET, VOID.triples) == Literal(len(built.graph), datatype=rdflib.XSD.integer)
+    assert "@prefix void: <http://rdfs.org/ns/void#>" in output.read_text(encoding="utf-8")
+
+
+def test_export_sssom_writes_the_committed_table(tmp_path: Path) -> None:
+    output = tmp_path / "mappings.sssom.tsv"
+    result = run("export", "--format", "sssom", "--output", str(output), "--graph", str(tmp_path / "unused.ttl"))
+    assert result.returncode == 0, result.stderr
+    assert output.read_bytes() == default_mappings_path().read_bytes()

@@ -1,0 +1,86 @@
+"""The SSSOM mapping set: generated from verified identifiers only, valid SSSOM, equal to the graph."""
+
+from __future__ import annotations
+
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+from rdflib import SKOS, Graph, URIRef
+
+from kg.build import load_ontology
+from kg.errors import DataError
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter, verified_ids
+from kg.mappings import COLUMNS, default_mappings_path, mappings, write_mappings
+from kg.records import Record, RecordSet, load_records
+
+COMMITTED = default_mappings_path()
+SSSOM = Path(sysconfig.get_path("scripts")) / "sssom"
+
+
+def test_committed_table_is_what_the_module_generates(tmp_path: Path) -> None:
+    generated = write_mappings(load_records(), tmp_path / COMMITTED.name, ontology=load_ontology())
+    assert COMMITTED.read_text(encoding="utf-8") == generated.read_text(encoding="utf-8"), (
+        f"{COMMITTED} is out of date: run 'python scripts/update_generated.py'"
+    )
+
+
+def test_sssom_validate_accepts_the_table() -> None:
+    if not SSSOM.is_file():
+        pytest.fail("the sssom command is missing: pip install -e '.[test]'")
+    result = subprocess.run([str(SSSOM), "validate", str(COMMITTED)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "error" not in (result.stdout + result.stderr).lower(), result.stderr
+
+
+@pytest.mark.filterwarnings("ignore:::sssom")  # pandas deprecations inside the sssom library
+def test_sssom_library_reads_back_the_same_rows(built) -> None:
+    from sssom.parsers import parse_sssom_table
+
+    mapping_set = parse_sssom_table(COMMITTED)
+    assert list(mapping_set.df.columns) == list(COLUMNS)
+    read = {tuple(row) for row in mapping_set.df[list(COLUMNS)].itertuples(index=False)}
+    assert read == {tuple(vars(row).values()) for row in mappings(built.records, ontology=built.graph)}
+    assert mapping_set.metadata["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert mapping_set.converter.expand("skgid:pembrolizumab") == DATA_NAMESPACE + "pembrolizumab"
+
+
+def test_rows_are_the_graph_mappings_and_verified_rows(built) -> None:
+    converter = get_converter()
+    rows = mappings(built.records, ontology=built.graph)
+    predicates = {"skos:exactMatch": SKOS.exactMatch, "skos:closeMatch": SKOS.closeMatch}
+    from_table = {(URIRef(converter.expand(row.subject_id)), predicates[row.predicate_id],
+                   URIRef(converter.expand(row.object_id))) for row in rows}
+    in_graph = {(s, p, o) for p in predicates.values() for s, o in built.graph.subject_objects(p)
+                if str(s).startswith((DATA_NAMESPACE, ONTOLOGY_NAMESPACE))}
+    assert from_table == in_graph
+    known = verified_ids()
+    for row in rows:
+        assert row.object_id in known, row
+        assert (row.object_label, row.comment) == (known[row.object_id].label, known[row.object_id].evidence)
+        assert row.mapping_justification == "semapv:ManualMappingCuration"
+    assert {row.predicate_id for row in rows} == {"skos:exactMatch", "skos:closeMatch"}
+    assert any(row.subject_id == "skg:ClinicalTrial" and row.object_id == "OBI:0003699" for row in rows)
+
+
+def _records(*xrefs: str) -> RecordSet:
+    record = Record("therapies", {"id": "x", "label": "x", "xrefs": list(xrefs)}, "entities/therapies.yaml", 0)
+    return RecordSet((record,), {"x": record})
+
+
+def test_unverified_xref_is_refused() -> None:
+    # durvalumab's NCIt code is a verified=no row of the reference table
+    with pytest.raises(DataError, match="verified-identifier"):
+        mappings(_records("NCIT:C103194"), ontology=Graph())
+
+
+@pytest.mark.parametrize("target", [
+    "http://purl.obolibrary.org/obo/NCIT_C103194",  # a verified=no row
+    "http://purl.obolibrary.org/obo/EFO_0000638",  # not the Bioregistry IRI of EFO:0000638
+])
+def test_ontology_mapping_to_an_unverified_iri_is_refused(target: str) -> None:
+    ontology = Graph()
+    ontology.add((URIRef(ONTOLOGY_NAMESPACE + "Thing"), SKOS.exactMatch, URIRef(target)))
+    with pytest.raises(DataError, match="ontology/sarcoma-kg.ttl"):
+        mappings(_records(), ontology=ontology)
