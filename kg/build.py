@@ -9,9 +9,6 @@ stage passes, and then the whole output directory is replaced at once.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +21,7 @@ from rdflib import Graph
 
 from kg.convert import records_to_graph
 from kg.errors import ConfigurationError
-from kg.export import serialize
+from kg.export import replace_directory, serialize
 from kg.quality import check_quality
 from kg.reasoning import reason
 from kg.records import RecordSet, load_records
@@ -140,22 +137,11 @@ def write_output(result: BuildResult, output_dir: Path) -> Path:
     :param output_dir: where to write (created if missing)
     :returns: the path of the written graph file
     """
-    output_dir = output_dir.resolve()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
-    try:
-        with _timed(result.timings, "export"):
-            (staging / GRAPH_FILE).write_bytes(serialize(result.graph, "ttl"))
-        report = {"counts": result.counts, "timings_seconds": result.timings}
-        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        previous = output_dir.with_name(f".{output_dir.name}-previous-{os.getpid()}")
-        if output_dir.exists():
-            output_dir.rename(previous)
-        staging.rename(output_dir)
-        shutil.rmtree(previous, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with _timed(result.timings, "export"):
+        graph = serialize(result.graph, "ttl")
+    report = {"counts": result.counts, "timings_seconds": result.timings}
+    files = {GRAPH_FILE: graph, REPORT_FILE: (json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8")}
+    output_dir = replace_directory(output_dir, files)
     result.output = output_dir / GRAPH_FILE
     return result.output
 

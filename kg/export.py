@@ -10,6 +10,10 @@ and the ontology's properties.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -197,3 +201,33 @@ def write_atomically(output: Path, data: bytes) -> Path:
     partial.write_bytes(data)
     partial.replace(output)
     return output
+
+
+def replace_directory(output_dir: Path, files: Mapping[str, bytes]) -> Path:
+    """Write files into a directory that replaces ``output_dir`` as a whole.
+
+    The files go to a temporary sibling directory first; only when all are written does it
+    take the place of ``output_dir``, so a failure leaves the previous directory as it was.
+
+    :param output_dir: the directory to replace (created if missing)
+    :param files: relative path to content
+    :returns: the resolved ``output_dir``
+    """
+    output_dir = output_dir.resolve()
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        for name, data in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        staging.chmod(0o755)
+        previous = output_dir.with_name(f".{output_dir.name}-previous-{os.getpid()}")
+        if output_dir.exists():
+            output_dir.rename(previous)
+        staging.rename(output_dir)
+        shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output_dir

@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +31,7 @@ import pyoxigraph as ox
 
 from kg.build import BuildResult, build_graph, load_ontology
 from kg.errors import ConfigurationError
-from kg.export import CONTEXT_FILE, FORMATS, export_file, serialize, write_atomically
+from kg.export import CONTEXT_FILE, FORMATS, export_file, replace_directory, serialize, write_atomically
 from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
 from kg.records import load_records
 from kg.resources import resource_path
@@ -121,27 +118,8 @@ def write_release(result: BuildResult, output_dir: Path) -> Path:
     :raises ConfigurationError: if a shipped file cannot be read
     """
     files = release_files(result)
-    output_dir = output_dir.resolve()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
-    try:
-        sums = []
-        for name, data in sorted(files.items()):
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
-        (staging / CHECKSUMS_FILE).write_text("".join(sums), encoding="utf-8")
-        staging.chmod(0o755)
-        previous = output_dir.with_name(f".{output_dir.name}-previous-{os.getpid()}")
-        if output_dir.exists():
-            output_dir.rename(previous)
-        staging.rename(output_dir)
-        shutil.rmtree(previous, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return output_dir
+    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()))
+    return replace_directory(output_dir, {**files, CHECKSUMS_FILE: sums.encode("utf-8")})
 
 
 def release(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -53,12 +57,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(graph: Path, *extra: str) -> tuple[str, "subprocess.Popen[bytes]"]:
+def start_server(graph: Path, *extra: str) -> tuple[str, subprocess.Popen[bytes]]:
     """Start ``sarcoma-kg serve`` (a real uvicorn server) on a free loopback port."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
     port = _free_port()
     process = subprocess.Popen(
@@ -66,17 +66,24 @@ def start_server(graph: Path, *extra: str) -> tuple[str, "subprocess.Popen[bytes
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    _wait_until_answering(process, f"{url}/sparql", seconds=60)
+    return url, process
+
+
+def _wait_until_answering(process: subprocess.Popen[bytes], endpoint: str, *, seconds: float) -> None:
+    """Wait until a SPARQL endpoint answers ASK {}, failing if its process exits first."""
+
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"{endpoint} exited: {process.stderr.read().decode() if process.stderr else ''}")
         try:
-            with urllib.request.urlopen(f"{url}/sparql?query=ASK%7B%7D", timeout=2):
-                return url, process
+            with urllib.request.urlopen(f"{endpoint}?query=ASK%7B%7D", timeout=2):
+                return
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the server did not answer within 60 s")
+    raise RuntimeError(f"{endpoint} did not answer within {seconds} s")
 
 
 @pytest.fixture(scope="session")
@@ -99,20 +106,16 @@ def oxigraph_binary() -> Path:
     return binary
 
 
-def oxigraph_load(location: Path, *files: Path) -> "subprocess.CompletedProcess[str]":
+def oxigraph_load(location: Path, *files: Path) -> subprocess.CompletedProcess[str]:
     """Load RDF files (format by extension) into an Oxigraph database directory with ``oxigraph load``."""
-    import subprocess
 
     return subprocess.run([str(oxigraph_binary()), "load", "--location", str(location),
                            *(arg for file in files for arg in ("--file", str(file)))],
                           capture_output=True, text=True, timeout=120)
 
 
-def start_oxigraph(location: Path) -> tuple[str, "subprocess.Popen[bytes]"]:
+def start_oxigraph(location: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """Serve an Oxigraph database read-only on a free loopback port; returns its SPARQL query URL."""
-    import subprocess
-    import time
-    import urllib.request
 
     port = _free_port()
     process = subprocess.Popen(
@@ -120,17 +123,8 @@ def start_oxigraph(location: Path) -> tuple[str, "subprocess.Popen[bytes]"]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}/query"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"oxigraph exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            with urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2):
-                return url, process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("oxigraph did not answer within 30 s")
+    _wait_until_answering(process, url, seconds=30)
+    return url, process
 
 
 @pytest.fixture(scope="session")
