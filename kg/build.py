@@ -20,12 +20,12 @@ from typing import TypeVar
 from rdflib import Graph
 
 from kg.convert import records_to_graph
-from kg.errors import ConfigurationError
+
 from kg.export import replace_directory, serialize
 from kg.quality import check_quality
 from kg.reasoning import reason
 from kg.records import RecordSet, load_records
-from kg.resources import resource_path
+from kg.resources import parse_turtle, resource_path
 from kg.rules import apply_rules
 from kg.store import graph_to_store
 from kg.validation import validate_graph
@@ -68,11 +68,7 @@ def load_ontology(path: Path | None = None) -> Graph:
     :param path: an ontology file in Turtle (default: the shipped one)
     :raises ConfigurationError: if it is missing or not valid Turtle
     """
-    path = path or _ontology_path()
-    try:
-        return Graph().parse(path, format="turtle")
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ConfigurationError(f"cannot load the ontology {path}: {error}") from error
+    return parse_turtle(path or _ontology_path(), what="the ontology")
 
 
 @contextmanager

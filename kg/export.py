@@ -23,7 +23,7 @@ from rdflib.namespace import VOID
 
 from kg.errors import ConfigurationError
 from kg.identifiers import ONTOLOGY_NAMESPACE, get_converter
-from kg.resources import resource_path
+from kg.resources import parse_turtle, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
@@ -171,10 +171,7 @@ def parse_graph(graph_file: Path) -> Graph:
     """
     if not graph_file.is_file():
         raise ConfigurationError(f"built graph not found: {graph_file} (run 'sarcoma-kg build' first)")
-    try:
-        return Graph().parse(graph_file, format="turtle")
-    except (SyntaxError, ValueError) as error:
-        raise ConfigurationError(f"cannot parse {graph_file}: {error}") from error
+    return parse_turtle(graph_file, what="the built graph")
 
 
 def export_file(graph_file: Path, output: Path, fmt: str = "ttl") -> Path:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["resource_path"]
+from rdflib import Graph
+
+from kg.errors import ConfigurationError
+
+__all__ = ["parse_turtle", "resource_path"]
 
 _PACKAGED = Path(__file__).resolve().parent / "_resources"
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -22,3 +26,17 @@ def resource_path(*parts: str) -> Path:
     """
     base = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
     return base.joinpath(*parts)
+
+
+def parse_turtle(path: Path, *, what: str) -> Graph:
+    """Parse a Turtle file into a new graph.
+
+    :param path: the file
+    :param what: what the file is, for the error message ("the ontology", "SHACL shapes")
+    :returns: the graph
+    :raises ConfigurationError: if the file is missing or not valid Turtle
+    """
+    try:
+        return Graph().parse(path, format="turtle")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ConfigurationError(f"cannot load {what} {path}: {error}") from error

@@ -12,10 +12,10 @@ from pathlib import Path
 from pyshacl import validate
 from rdflib import RDF, Graph, Namespace, URIRef
 
-from kg.errors import ConfigurationError, DataError, Problem
+from kg.errors import DataError, Problem
 from kg.identifiers import DATA_NAMESPACE
 from kg.records import RecordSet
-from kg.resources import resource_path
+from kg.resources import parse_turtle, resource_path
 
 __all__ = ["default_shapes_path", "load_shapes", "shacl_problems", "validate_graph"]
 
@@ -34,11 +34,7 @@ def load_shapes(path: Path | None = None) -> Graph:
     :param path: a shapes file (default: the shipped one)
     :raises ConfigurationError: if it is missing or not valid Turtle
     """
-    path = path or default_shapes_path()
-    try:
-        return Graph().parse(path, format="turtle")
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ConfigurationError(f"cannot load SHACL shapes {path}: {error}") from error
+    return parse_turtle(path or default_shapes_path(), what="SHACL shapes")
 
 
 def _where(node: object, records: RecordSet | None) -> tuple[str, str]:
