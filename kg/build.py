@@ -20,7 +20,6 @@ from typing import TypeVar
 from rdflib import Graph
 
 from kg.convert import records_to_graph
-
 from kg.export import replace_directory, serialize
 from kg.quality import check_quality
 from kg.reasoning import reason
