@@ -107,7 +107,11 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python one.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 
@@ -155,8 +159,8 @@ def _record_id(document: Any, path: Sequence[Any]) -> str:
     return "/".join(str(part) for part in path) or "(file)"
 
 
-def _schema_problems(document: Any, name: str) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(load_schema())
+def _schema_problems(document: Any, name: str, schema: Mapping[str, Any]) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for error in validator.iter_errors(document):
         where = "/".join(str(part) for part in list(error.absolute_path)[2:])
@@ -279,7 +283,7 @@ def load_records(directory: Path | None = None) -> RecordSet:
         document = _read_yaml(path, name)
         if document is None:
             continue
-        file_problems = _schema_problems(document, name)
+        file_problems = _schema_problems(document, name, schema)
         problems.extend(file_problems)
         if file_problems:
             continue

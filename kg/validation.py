@@ -52,7 +52,11 @@ def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Gr
     :returns: the violations, each naming the file, the node, the shape's rule and message
     """
     shapes = shapes if shapes is not None else load_shapes()
-    conforms, report, _ = validate(graph, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    # Without inference and without SHACL rules pySHACL does not change the data graph, so it
+    # may validate it in place instead of copying it first (a quarter of its time here).
+    inplace = (None, SH.rule, None) not in shapes
+    conforms, report, _ = validate(graph, shacl_graph=shapes, inference="none", advanced=True,
+                                   allow_warnings=True, inplace=inplace)
     if conforms:
         return []
     problems = []
