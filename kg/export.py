@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
+import weakref
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -27,6 +29,7 @@ from kg.resources import parse_turtle, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
+    "BackgroundTurtle",
     "FORMATS",
     "bind_prefixes",
     "context_path",
@@ -160,6 +163,65 @@ def serialize(graph: Graph, fmt: str = "ttl") -> bytes:
     if fmt == "jsonld":
         return out.serialize(format="json-ld", encoding="utf-8", context=load_jsonld_context()["@context"])
     return out.serialize(format=FORMATS[fmt], encoding="utf-8")
+
+
+def _discard(state: dict[str, Any]) -> None:
+    """Stop a background serialisation that is still running and remove its file."""
+    pid = state.pop("pid", None)
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    shutil.rmtree(state["dir"], ignore_errors=True)
+
+
+class BackgroundTurtle:
+    """Serialise a graph as Turtle in a forked process while the caller goes on.
+
+    rdflib's Turtle serialiser is pure Python (about 2 s for the curated graph); the build
+    starts it as soon as the graph is final and runs its SHACL and SPARQL checks meanwhile,
+    on another core. The child writes to a private temporary file and exits; nothing reaches
+    the output directory until :meth:`result` is read and the caller writes it. Where
+    ``fork`` is unavailable, or the child fails, the graph is serialised on demand instead.
+
+    :param graph: the final graph (not changed afterwards: the child sees it as it was)
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+        self._state: dict[str, Any] = {"dir": tempfile.mkdtemp(prefix="sarcoma-kg-ttl-")}
+        self._path = Path(self._state["dir"]) / "graph.ttl"
+        if hasattr(os, "fork"):
+            pid = os.fork()
+            if pid == 0:  # the child: serialise, write, leave without running any cleanup
+                code = 1
+                try:
+                    self._path.write_bytes(serialize(graph, "ttl"))
+                    code = 0
+                finally:
+                    os._exit(code)
+            self._state["pid"] = pid
+        self._finalizer = weakref.finalize(self, _discard, self._state)
+
+    def result(self) -> bytes:
+        """Wait for the Turtle and return it (serialising here if the child could not).
+
+        :returns: the same bytes as ``serialize(graph, "ttl")``
+        """
+        pid = self._state.pop("pid", None)
+        data = None
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0 and self._path.is_file():
+                data = self._path.read_bytes()
+        self._finalizer()
+        return data if data is not None else serialize(self._graph, "ttl")
+
+    def cancel(self) -> None:
+        """Stop the serialisation (the build failed a check) and remove its file."""
+        self._finalizer()
 
 
 def parse_graph(graph_file: Path) -> Graph:

@@ -30,11 +30,11 @@ JAVA_HINT = (
 class ReasoningResult:
     """What reasoning added.
 
-    :param graph: the input graph plus the materialised types
+    :param added: the materialised types not already in the input graph
     :param inferred: how many type triples were added
     """
 
-    graph: Graph
+    added: Graph
     inferred: int
 
 
@@ -72,8 +72,8 @@ def _reasoner_input(graph: Graph) -> Graph:
 def reason(graph: Graph) -> ReasoningResult:
     """Check consistency with HermiT and materialise inferred types.
 
-    :param graph: ontology plus data
-    :returns: the graph with inferred ``rdf:type`` triples (of Sarcoma-KG classes) added
+    :param graph: ontology plus data (not modified)
+    :returns: the inferred ``rdf:type`` triples (of Sarcoma-KG classes) the graph lacks
     :raises ConfigurationError: if Java is missing or HermiT cannot run
     :raises DataError: if HermiT finds the graph inconsistent
     """
@@ -114,6 +114,8 @@ def reason(graph: Graph) -> ReasoningResult:
                     if iri.startswith(ONTOLOGY_NAMESPACE):
                         inferred.add((subject, RDF.type, URIRef(iri)))
         world.close()
-    added = inferred - graph
-    result = graph + added
-    return ReasoningResult(graph=result, inferred=len(added))
+    added = Graph()
+    for triple in inferred:
+        if triple not in graph:
+            added.add(triple)
+    return ReasoningResult(added=added, inferred=len(added))

@@ -24,12 +24,15 @@ __all__ = ["RuleResult", "apply_rules", "default_rules_dir"]
 class RuleResult:
     """What the rules derived.
 
-    :param graph: the input graph plus every derived triple
+    :param added: every derived triple not already in the input graph
     :param derived: number of new triples per rule file name
+    :param store: an in-memory store holding the input graph plus ``added`` (for the
+        checks that follow, so the graph is not copied into a store again)
     """
 
-    graph: Graph
+    added: Graph
     derived: dict[str, int]
+    store: ox.Store
 
 
 def default_rules_dir() -> Path:
@@ -42,24 +45,24 @@ def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
 
     :param graph: the graph to extend (not modified)
     :param directory: the rules directory (default: the shipped ``ontology/rules``)
-    :returns: the extended graph and how much each rule added
+    :returns: the derived triples, how many each rule added, and a store of the result
     :raises ConfigurationError: if the directory is missing or a rule does not parse
     """
     directory = directory or default_rules_dir()
     paths = sorted(directory.glob("*.rq"))
     if not paths:
         raise ConfigurationError(f"no rules (*.rq) in {directory}")
-    result = Graph()
-    result += graph
+    store = graph_to_store(graph)
+    added = Graph()
     derived: dict[str, int] = {}
     for path in paths:
-        store = graph_to_store(result)
         try:
             triples = run_query(store, path.read_text(encoding="utf-8"))
         except QueryError as error:
             raise ConfigurationError(f"rule {path.name} does not parse: {error}") from error
-        new = Graph()
-        new.parse(data=triples.serialize(format=ox.RdfFormat.N_TRIPLES), format="nt")
-        derived[path.name] = len(new - result)
-        result += new
-    return RuleResult(graph=result, derived=derived)
+        new = [triple for triple in triples if ox.Quad(*triple) not in store]
+        store.extend(ox.Quad(*triple) for triple in new)
+        if new:
+            added.parse(data=ox.serialize(new, format=ox.RdfFormat.N_TRIPLES), format="nt")
+        derived[path.name] = len(set(new))
+    return RuleResult(added=added, derived=derived, store=store)

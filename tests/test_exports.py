@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import VOID
 
 from kg.build import load_ontology
-from kg.export import context_path, load_jsonld_context, serialize, write_jsonld_context
+from kg.export import BackgroundTurtle, context_path, load_jsonld_context, serialize, write_jsonld_context
 from kg.mappings import default_mappings_path
 from kg.void import DATASET
 
@@ -76,3 +77,20 @@ def test_export_sssom_writes_the_committed_table(tmp_path: Path) -> None:
     result = run("export", "--format", "sssom", "--output", str(output), "--graph", str(tmp_path / "unused.ttl"))
     assert result.returncode == 0, result.stderr
     assert output.read_bytes() == default_mappings_path().read_bytes()
+
+
+def test_background_turtle_gives_the_same_bytes_and_leaves_nothing_behind() -> None:
+    graph = load_ontology()
+    pending = BackgroundTurtle(graph)
+    workdir = Path(pending._state["dir"])
+    assert pending.result() == serialize(graph, "ttl")
+    assert not workdir.exists(), "the temporary file of the background serialisation was left behind"
+
+
+def test_cancelled_background_turtle_stops_its_process_and_removes_its_file() -> None:
+    pending = BackgroundTurtle(load_ontology())
+    pid, workdir = pending._state["pid"], Path(pending._state["dir"])
+    pending.cancel()
+    assert not workdir.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
