@@ -11,6 +11,7 @@ message; queries past the time limit a 503; errors come back as JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import mimeparse
@@ -50,11 +51,17 @@ def negotiate(accept: str | None, offers: Mapping[str, object]) -> str:
     :param offers: the media types on offer, the default first
     :returns: one of the offers
     """
-    default = next(iter(offers))
+    return _negotiate(accept or "", tuple(offers))
+
+
+@lru_cache(maxsize=512)
+def _negotiate(accept: str, offers: tuple[str, ...]) -> str:
+    """Negotiate once per distinct Accept header (clients send the same few again and again)."""
+    default = offers[0]
     if not accept:
         return default
     try:
-        best = mimeparse.best_match(list(reversed(list(offers))), accept)
+        best = mimeparse.best_match(list(reversed(offers)), accept)
     except ValueError:
         return default
     return best or default

@@ -216,7 +216,9 @@ class QueryPool:
         self.size = workers
         self.limits = limits or Limits()
         self._context = multiprocessing.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] | None = None
+        # Last in, first out: a lone client keeps getting the worker it just used, whose
+        # caches are warm.
+        self._idle: asyncio.LifoQueue[_Worker] | None = None
         self._all: list[_Worker] = []
 
     def _spawn(self) -> _Worker:
@@ -227,7 +229,7 @@ class QueryPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded the store."""
-        self._idle = asyncio.Queue()
+        self._idle = asyncio.LifoQueue()
         workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
         for worker in workers:
             self._idle.put_nowait(worker)
