@@ -1,7 +1,7 @@
 """Derivation rules (stage 4 of the build): SPARQL CONSTRUCT queries in ``ontology/rules``.
 
-Rules run in file-name order on the embedded store; each rule's output is added to the
-graph before the next runs. They derive what is defined by the ontology but not by OWL
+Rules run in file-name order on one embedded store; each rule's output is added to that
+store before the next runs, and returned for the build to add to its graph. They derive what is defined by the ontology but not by OWL
 semantics: evidence levels from study designs, and conflicts between measurements.
 """
 
