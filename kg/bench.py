@@ -36,6 +36,7 @@ import pyoxigraph as ox
 from kg.build import build_graph, write_output
 from kg.queries import StoredQuery, load_queries
 from kg.scale import write_grown
+from kg.store import open_store
 
 __all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "run_bench"]
 
@@ -97,8 +98,7 @@ def _quantiles(samples: Sequence[float]) -> tuple[float, float]:
 def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> dict[str, object]:
     """Load the store and time every query (run in a fresh process, for its peak memory)."""
     start = time.perf_counter()
-    store = ox.Store()
-    store.load(path=path, format=ox.RdfFormat.N_TRIPLES)
+    store = open_store(Path(path))
     load = time.perf_counter() - start
     timings: dict[str, tuple[list[float], int]] = {}
     for name, text in texts.items():
@@ -323,8 +323,7 @@ def run_bench(
                 url, process, first = _start_server(path, workers)
                 try:
                     report.first_query_seconds = round(first, 3)
-                    store = ox.Store()
-                    store.load(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+                    store = open_store(path)
                     http_results = _http_timings(url, texts, max(repeat, 9), store)
                     del store
                     for timing in report.queries:
