@@ -14,9 +14,10 @@ import contextlib
 import csv
 import io
 import multiprocessing
-import os
+import pickle
+import socket
+import struct
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ RDF_TYPES: dict[str, ox.RdfFormat] = {
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
+
+
+#: How much of a reply the event loop buffers before it stops reading from the worker.
+_STREAM_LIMIT = 1024 * 1024
 
 
 class QueryTimeout(QueryError):
@@ -150,7 +155,28 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
     return QueryResult(media_type, body, rows)
 
 
-def _worker(conn: Connection, graph_file: str, store_dir: str | None, limits: Limits) -> None:
+_FRAME = struct.Struct("!Q")
+
+
+def _send_frame(sock: socket.socket, message: object) -> None:
+    """Send one pickled message, prefixed with its length (the worker's side)."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_FRAME.pack(len(data)) + data)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    received = 0
+    while received < size:
+        count = sock.recv_into(view[received:])
+        if count == 0:
+            return None
+        received += count
+    return bytes(buffer)
+
+
+def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits: Limits) -> None:
     """The worker process: load the store, then answer queries until told to stop."""
     from kg.store import open_store  # noqa: PLC0415 - imported in the child process
 
@@ -158,45 +184,72 @@ def _worker(conn: Connection, graph_file: str, store_dir: str | None, limits: Li
         store = ox.Store.read_only(store_dir)
     else:
         store = open_store(Path(graph_file))
-    conn.send(("ready", None))
+    _send_frame(sock, ("ready", None))
     while True:
-        try:
-            message = conn.recv()
-        except EOFError:
+        header = _recv_exactly(sock, _FRAME.size)
+        data = header and _recv_exactly(sock, _FRAME.unpack(header)[0])
+        if not data:
             return
-        if message is None:
-            return
-        text, media_types = message
+        text, media_types = pickle.loads(data)
         try:
-            conn.send(("ok", _execute(store, text, media_types, limits)))
+            reply: tuple[str, object] = ("ok", _execute(store, text, media_types, limits))
         except QueryError as error:
-            conn.send((type(error).__name__, str(error)))
+            reply = (type(error).__name__, str(error))
         except Exception as error:  # noqa: BLE001 - reported to the client as a server error
-            conn.send(("error", f"{type(error).__name__}: {error}"))
+            reply = ("error", f"{type(error).__name__}: {error}")
+        _send_frame(sock, reply)
 
 
 class _Worker:
+    """One worker process and the event loop's stream to it.
+
+    The stream stays registered with the event loop for the worker's life, so a query
+    costs one write and one read, not a watch set up and torn down per query.
+    """
+
     def __init__(self, context: Any, graph_file: Path, store_dir: Path | None, limits: Limits) -> None:
-        self.conn, child = context.Pipe()
+        parent, child = socket.socketpair()
         self.process = context.Process(
             target=_worker, args=(child, str(graph_file), str(store_dir) if store_dir else None, limits), daemon=True
         )
         self.process.start()
         child.close()
+        self.socket = parent
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
-    def wait_ready(self, timeout: float) -> None:
-        if not self.conn.poll(timeout):
+    async def connect(self, timeout: float) -> None:
+        """Open the stream and wait until the worker has loaded its store."""
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=self.socket, limit=_STREAM_LIMIT)
+        try:
+            async with asyncio.timeout(timeout):
+                status, _ = await self.receive()
+        except (TimeoutError, EOFError, asyncio.IncompleteReadError):
             self.kill()
-            raise RuntimeError("a query worker did not start in time")
-        status, _ = self.conn.recv()
+            raise RuntimeError("a query worker did not start in time") from None
         if status != "ready":
+            self.kill()
             raise RuntimeError("a query worker failed to start")
+
+    def send(self, message: object) -> None:
+        assert self.writer is not None
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(_FRAME.pack(len(data)) + data)
+
+    async def receive(self) -> Any:
+        assert self.reader is not None
+        header = await self.reader.readexactly(_FRAME.size)
+        return pickle.loads(await self.reader.readexactly(_FRAME.unpack(header)[0]))
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
             self.process.join(timeout=5)
-            self.conn.close()
+        with contextlib.suppress(Exception):
+            if self.writer is not None:
+                self.writer.close()
+            else:
+                self.socket.close()
 
 
 class QueryPool:
@@ -221,24 +274,26 @@ class QueryPool:
         self._idle: asyncio.LifoQueue[_Worker] | None = None
         self._all: list[_Worker] = []
 
-    def _spawn(self) -> _Worker:
+    async def _spawn(self) -> _Worker:
         worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
-        worker.wait_ready(timeout=600)
         self._all.append(worker)
+        try:
+            await worker.connect(timeout=600)
+        except BaseException:
+            self._all.remove(worker)
+            raise
         return worker
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded the store."""
         self._idle = asyncio.LifoQueue()
-        workers = await asyncio.gather(*(asyncio.to_thread(self._spawn) for _ in range(self.size)))
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         for worker in workers:
             self._idle.put_nowait(worker)
 
     async def stop(self) -> None:
         """Stop every worker."""
         for worker in self._all:
-            with contextlib.suppress(Exception):
-                worker.conn.send(None)
             worker.kill()
         self._all.clear()
 
@@ -246,26 +301,18 @@ class QueryPool:
         worker.kill()
         if worker in self._all:
             self._all.remove(worker)
-        replacement = await asyncio.to_thread(self._spawn)
+        replacement = await self._spawn()
         assert self._idle is not None
         self._idle.put_nowait(replacement)
 
     async def _roundtrip(self, worker: _Worker, message: tuple[str, tuple[str, str]]) -> tuple[str, Any] | None:
-        """Send a query and wait for the reply on the event loop (no thread hop), up to the limit."""
-        loop = asyncio.get_running_loop()
-        readable: asyncio.Future[bool] = loop.create_future()
-        descriptor = worker.conn.fileno()
-        loop.add_reader(descriptor, lambda: readable.done() or readable.set_result(True))
-        timer = loop.call_later(self.limits.timeout, lambda: readable.done() or readable.set_result(False))
+        """Send a query and wait for the reply, up to the time limit (``None`` past it)."""
+        worker.send(message)
         try:
-            worker.conn.send(message)
-            ready = await readable
-        finally:
-            timer.cancel()
-            loop.remove_reader(descriptor)
-            # uvloop leaves a watched descriptor non-blocking; recv() of a large reply needs it blocking.
-            os.set_blocking(descriptor, True)
-        return worker.conn.recv() if ready else None
+            async with asyncio.timeout(self.limits.timeout):
+                return await worker.receive()  # type: ignore[no-any-return]
+        except TimeoutError:
+            return None
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
                     rdf_type: str = "text/turtle") -> QueryResult:
@@ -283,7 +330,7 @@ class QueryPool:
         worker = await self._idle.get()
         try:
             reply = await self._roundtrip(worker, (text, (result_type, rdf_type)))
-        except (EOFError, OSError):
+        except (asyncio.IncompleteReadError, OSError):
             asyncio.get_running_loop().create_task(self._replace(worker))
             raise RuntimeError("the query worker stopped unexpectedly") from None
         if reply is None:

@@ -1,0 +1,83 @@
+"""The query workers' transport: large replies, workers that die, time limits.
+
+These run a :class:`kg.workers.QueryPool` on a one-triple graph, so they need no build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from kg.workers import Limits, QueryPool, QueryTimeout
+
+LONG = "x" * 1000
+#: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
+BIG = (
+    "SELECT ?a ?b ?text WHERE { "
+    f"VALUES ?a {{ {' '.join(str(n) for n in range(40))} }} "
+    f"VALUES ?b {{ {' '.join(str(n) for n in range(100))} }} "
+    f'BIND (CONCAT(STR(?a), "-", STR(?b), "{LONG}") AS ?text) }}'
+)
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"VALUES ?v{n} {{ {' '.join(map(str, range(60)))} }}" for n in range(6)) + " }"
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.ttl"
+    path.write_text("<http://example.org/s> <http://example.org/p> <http://example.org/o> .\n", encoding="utf-8")
+    return path
+
+
+def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], **limits: float) -> None:
+    async def main() -> None:
+        pool = QueryPool(graph, workers=1, limits=Limits(**limits))  # type: ignore[arg-type]
+        await pool.start()
+        try:
+            await body(pool)
+        finally:
+            await pool.stop()
+
+    asyncio.run(main())
+
+
+def test_a_reply_larger_than_the_read_buffer_arrives_whole(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        result = await pool.query(BIG)
+        assert len(result.body) > 4 * 1024 * 1024
+        rows = json.loads(result.body)["results"]["bindings"]
+        assert len(rows) == 4000
+        assert {row["text"]["value"] for row in rows} == {f"{a}-{b}{LONG}" for a in range(40) for b in range(100)}
+        # the stream is still in step: the next reply is the next query's
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+    run_with_pool(graph, body, max_rows=10_000, max_bytes=64 * 1024 * 1024)
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        worker = pool._all[0]
+        worker.process.kill()
+        worker.process.join(timeout=10)
+        with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+            await pool.query("ASK { ?s ?p ?o }")
+        for _ in range(100):  # the replacement loads the store in the background
+            if pool._all and pool._all[0] is not worker and pool._idle is not None and not pool._idle.empty():
+                break
+            await asyncio.sleep(0.1)
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+    run_with_pool(graph, body)
+
+
+def test_a_query_past_the_limit_is_stopped_and_the_pool_answers_again(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        with pytest.raises(QueryTimeout, match="limit of 0.5 s"):
+            await pool.query(SLOW)
+        result = await pool.query("SELECT ?o WHERE { ?s ?p ?o }")
+        assert json.loads(result.body)["results"]["bindings"][0]["o"]["value"] == "http://example.org/o"
+
+    run_with_pool(graph, body, timeout=0.5)
