@@ -15,15 +15,16 @@ from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import mimeparse
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
 from kg.errors import QueryError
 from kg.safety import QueryRefused, check_read_only
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge
 
-__all__ = ["error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router"]
+__all__ = ["SparqlEndpoint", "error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router"]
 
 #: Short names accepted in a ``format`` parameter (as YASGUI and many clients send).
 FORMAT_ALIASES = {
@@ -68,12 +69,45 @@ def _negotiate(accept: str, offers: tuple[str, ...]) -> str:
 
 
 def requested_media_types(request: Request, params: Mapping[str, str]) -> tuple[str, str]:
+    """The media types to answer with: a ``format`` parameter, else the Accept header.
+
+    :param request: the request (for its Accept header)
+    :param params: the request's parameters
+    :returns: the media type for SELECT/ASK results and the one for CONSTRUCT/DESCRIBE results
+    """
+    return _media_types(request.headers.get("accept"), params)
+
+
+def _media_types(accept: str | None, params: Mapping[str, str]) -> tuple[str, str]:
     fmt = params.get("format") or params.get("output")
     if fmt:
         chosen = FORMAT_ALIASES.get(fmt.lower(), fmt)
         return chosen, chosen
-    accept = request.headers.get("accept")
     return negotiate(accept, RESULT_TYPES), negotiate(accept, RDF_TYPES)
+
+
+async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str) -> QueryResult | Response:
+    """Check and run a query: its result, or a JSON error response."""
+    try:
+        check_read_only(query)
+        return await pool.query(query, result_type=result_type, rdf_type=rdf_type)
+    except QueryRefused as error:
+        return error_response(403, "query refused", str(error))
+    except QueryTimeout as error:
+        return error_response(503, "query timeout", str(error))
+    except ResultTooLarge as error:
+        return error_response(422, "result too large", str(error))
+    except QueryError as error:
+        return error_response(400, "malformed query", str(error))
+    except RuntimeError as error:
+        return error_response(500, "query failed", str(error))
+
+
+def _content_type(result: QueryResult) -> str:
+    media_type = result.media_type
+    if media_type.startswith("text/") or media_type.endswith(("+json", "+xml", "/json")):
+        media_type += "; charset=utf-8"
+    return media_type
 
 
 async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str) -> Response:
@@ -85,47 +119,77 @@ async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_
     :param rdf_type: media type for CONSTRUCT/DESCRIBE
     :returns: the result or a JSON error response
     """
-    try:
-        check_read_only(query)
-        result: QueryResult = await pool.query(query, result_type=result_type, rdf_type=rdf_type)
-    except QueryRefused as error:
-        return error_response(403, "query refused", str(error))
-    except QueryTimeout as error:
-        return error_response(503, "query timeout", str(error))
-    except ResultTooLarge as error:
-        return error_response(422, "result too large", str(error))
-    except QueryError as error:
-        return error_response(400, "malformed query", str(error))
-    except RuntimeError as error:
-        return error_response(500, "query failed", str(error))
-    media_type = result.media_type
-    if media_type.startswith("text/") or media_type.endswith(("+json", "+xml", "/json")):
-        media_type += "; charset=utf-8"
-    return Response(result.body, media_type=media_type, headers={"Vary": "Accept"})
+    answer = await _answer(pool, query, result_type, rdf_type)
+    if isinstance(answer, Response):
+        return answer
+    return Response(answer.body, media_type=_content_type(answer), headers={"Vary": "Accept"})
 
 
-def sparql_router(pool: QueryPool, *, max_request_bytes: int = 100_000,
-                  description: Callable[[Request], Response] | None = None) -> Router:
-    """Build the ``/sparql`` router.
+class _TooLarge(Exception):
+    """The request body is larger than the endpoint accepts."""
+
+
+class SparqlEndpoint:
+    """The ``/sparql`` ASGI application.
+
+    It reads the request straight from the ASGI scope and sends the worker's bytes back
+    as they are: on the hot path of every query, a request and response object per call
+    cost more than the rest of the server's own work.
 
     :param pool: the query workers
     :param max_request_bytes: the largest request body (and query string) accepted
     :param description: makes what a GET without a query returns (the Service Description)
-    :returns: a router to mount or include in an app
     """
 
-    async def sparql(request: Request) -> Response:
-        params: dict[str, str] = dict(request.query_params)
-        if len(str(request.url.query)) > max_request_bytes:
-            return error_response(413, "request too large", f"the query is longer than {max_request_bytes} bytes")
-        if request.method == "POST":
-            declared = int(request.headers.get("content-length") or 0)
-            if declared > max_request_bytes:
-                return error_response(413, "request too large", f"the request is larger than {max_request_bytes} bytes")
-            body = await request.body()
-            if len(body) > max_request_bytes:
-                return error_response(413, "request too large", f"the request is larger than {max_request_bytes} bytes")
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    def __init__(self, pool: QueryPool, *, max_request_bytes: int = 100_000,
+                 description: Callable[[Request], Response] | None = None) -> None:
+        self.pool = pool
+        self.max_request_bytes = max_request_bytes
+        self.description = description
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = await self._respond(scope, receive)
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", _content_type(answer).encode("latin-1")),
+            (b"content-length", str(len(answer.body)).encode("latin-1")),
+            (b"vary", b"Accept"),
+        ]})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_request_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _respond(self, scope: Scope, receive: Receive) -> QueryResult | Response:
+        limit = self.max_request_bytes
+        query_string: bytes = scope.get("query_string", b"")
+        if len(query_string) > limit:
+            return error_response(413, "request too large", f"the query is longer than {limit} bytes")
+        params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]
+                   if name in (b"accept", b"content-type", b"content-length")}
+        if scope["method"] == "POST":
+            if int(headers.get(b"content-length") or 0) > limit:
+                return error_response(413, "request too large", f"the request is larger than {limit} bytes")
+            try:
+                body = await self._body(receive)
+            except _TooLarge:
+                return error_response(413, "request too large", f"the request is larger than {limit} bytes")
+            content_type = headers.get(b"content-type", "").split(";")[0].strip().lower()
             if content_type == "application/sparql-query":
                 params["query"] = body.decode("utf-8", errors="replace")
             elif content_type == "application/x-www-form-urlencoded":
@@ -142,10 +206,21 @@ def sparql_router(pool: QueryPool, *, max_request_bytes: int = 100_000,
                                   "default-graph-uri and named-graph-uri are not allowed: the dataset is fixed")
         query = params.get("query")
         if not query:
-            if description is not None and request.method == "GET":
-                return description(request)
+            if self.description is not None and scope["method"] == "GET":
+                return self.description(Request(scope, receive))
             return error_response(400, "missing query", "give the query in the 'query' parameter")
-        result_type, rdf_type = requested_media_types(request, params)
-        return await run_protocol_query(pool, query, result_type, rdf_type)
+        result_type, rdf_type = _media_types(headers.get(b"accept"), params)
+        return await _answer(self.pool, query, result_type, rdf_type)
 
-    return Router(routes=[Route("/sparql", sparql, methods=["GET", "POST"])])
+
+def sparql_router(pool: QueryPool, *, max_request_bytes: int = 100_000,
+                  description: Callable[[Request], Response] | None = None) -> Router:
+    """Build the ``/sparql`` router.
+
+    :param pool: the query workers
+    :param max_request_bytes: the largest request body (and query string) accepted
+    :param description: makes what a GET without a query returns (the Service Description)
+    :returns: a router to mount or include in an app
+    """
+    endpoint = SparqlEndpoint(pool, max_request_bytes=max_request_bytes, description=description)
+    return Router(routes=[Route("/sparql", endpoint, methods=["GET", "POST"])])

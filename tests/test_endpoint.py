@@ -162,3 +162,28 @@ def test_request_size_is_capped(server: str) -> None:
     response = httpx.post(f"{server}/sparql", content=big, headers={"Content-Type": "application/sparql-query"})
     assert response.status_code == 413
     assert json.loads(response.text)["error"] == "request too large"
+
+
+def test_request_size_is_capped_without_a_content_length(server: str) -> None:
+    def chunks():  # sent chunked: the cap must hold while the body streams in
+        yield b"SELECT * WHERE { ?s ?p ?o } # "
+        for _ in range(20):
+            yield b"x" * 10_000
+
+    response = httpx.post(f"{server}/sparql", content=chunks(), headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "request too large"
+    assert httpx.get(f"{server}/sparql", params={"query": COUNT}).status_code == 200
+
+
+def test_post_of_another_media_type_gets_415(server: str) -> None:
+    response = httpx.post(f"{server}/sparql", content=COUNT, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/sparql-query" in response.json()["message"]
+
+
+def test_result_headers(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": COUNT})
+    assert response.headers["content-type"] == "application/sparql-results+json; charset=utf-8"
+    assert response.headers["vary"] == "Accept"
+    assert int(response.headers["content-length"]) == len(response.content)
