@@ -39,4 +39,6 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
                      limits=Limits(timeout=timeout, max_rows=max_rows))
     say(f"serving {graph_file} at http://{host}:{port}/ (SPARQL endpoint: /sparql, UI: /query)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Requests are not logged (uvicorn would format an access line per request only to drop it at
+    # this level); errors and warnings still are.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
