@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 
 from kg import __version__
-from kg.endpoint import requested_media_types, error_response, run_protocol_query
+from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
 from kg.queries import StoredQuery, load_queries
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool

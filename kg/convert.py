@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from urllib.parse import quote
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from rdflib import Graph
 

@@ -29,8 +29,8 @@ from kg.resources import parse_turtle, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
-    "BackgroundTurtle",
     "FORMATS",
+    "BackgroundTurtle",
     "bind_prefixes",
     "context_path",
     "export_file",

@@ -35,10 +35,10 @@ __all__ = [
     "Parameter",
     "StoredQuery",
     "default_queries_dir",
-    "load_queries",
-    "quality_queries",
     "get_query",
+    "load_queries",
     "page_query",
+    "quality_queries",
 ]
 
 # Strings, IRIs and comments (skipped), the WHERE keyword, and an opening brace.

@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 from kg.errors import QueryError
 
-__all__ = ["Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge", "RESULT_TYPES", "RDF_TYPES"]
+__all__ = ["RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge"]
 
 #: Media types for SELECT/ASK results, the first being the default.
 RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
@@ -178,7 +178,7 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits: Limits) -> None:
     """The worker process: load the store, then answer queries until told to stop."""
-    from kg.store import open_store  # noqa: PLC0415 - imported in the child process
+    from kg.store import open_store  # imported in the child process
 
     if store_dir is not None:
         store = ox.Store.read_only(store_dir)

@@ -20,8 +20,8 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import yaml
-
 from conftest import oxigraph_load, start_oxigraph
+
 from kg.queries import StoredQuery, load_queries, quality_queries
 from kg.resources import resource_path
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-
 from conftest import oxigraph_binary, oxigraph_load
+
 from kg.export import context_path
 from kg.mappings import default_mappings_path
 from kg.release import write_release
