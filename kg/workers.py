@@ -158,10 +158,10 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
 _FRAME = struct.Struct("!Q")
 
 
-def _send_frame(sock: socket.socket, message: object) -> None:
-    """Send one pickled message, prefixed with its length (the worker's side)."""
+def _frame(message: object) -> bytes:
+    """One message as it goes over the socket, either way: its length, then its pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_FRAME.pack(len(data)) + data)
+    return _FRAME.pack(len(data)) + data
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
@@ -184,7 +184,7 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
         store = ox.Store.read_only(store_dir)
     else:
         store = open_store(Path(graph_file))
-    _send_frame(sock, ("ready", None))
+    sock.sendall(_frame(("ready", None)))
     while True:
         header = _recv_exactly(sock, _FRAME.size)
         data = header and _recv_exactly(sock, _FRAME.unpack(header)[0])
@@ -197,7 +197,7 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
             reply = (type(error).__name__, str(error))
         except Exception as error:  # noqa: BLE001 - reported to the client as a server error
             reply = ("error", f"{type(error).__name__}: {error}")
-        _send_frame(sock, reply)
+        sock.sendall(_frame(reply))
 
 
 class _Worker:
@@ -224,17 +224,19 @@ class _Worker:
         try:
             async with asyncio.timeout(timeout):
                 status, _ = await self.receive()
-        except (TimeoutError, EOFError, asyncio.IncompleteReadError):
+        except TimeoutError:
             self.kill()
             raise RuntimeError("a query worker did not start in time") from None
+        except asyncio.IncompleteReadError:
+            self.kill()
+            raise RuntimeError("a query worker stopped while loading the store") from None
         if status != "ready":
             self.kill()
             raise RuntimeError("a query worker failed to start")
 
     def send(self, message: object) -> None:
         assert self.writer is not None
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(_FRAME.pack(len(data)) + data)
+        self.writer.write(_frame(message))
 
     async def receive(self) -> Any:
         assert self.reader is not None

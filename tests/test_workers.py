@@ -81,3 +81,18 @@ def test_a_query_past_the_limit_is_stopped_and_the_pool_answers_again(graph: Pat
         assert json.loads(result.body)["results"]["bindings"][0]["o"]["value"] == "http://example.org/o"
 
     run_with_pool(graph, body, timeout=0.5)
+
+
+def test_a_worker_that_cannot_load_the_graph_fails_the_start_with_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<http://example.org/s> <http://example.org/p> .\n", encoding="utf-8")
+
+    async def main() -> None:
+        pool = QueryPool(broken, workers=1)
+        try:
+            with pytest.raises(RuntimeError, match="stopped while loading the store"):
+                await pool.start()
+        finally:
+            await pool.stop()
+
+    asyncio.run(main())
