@@ -133,8 +133,8 @@ class SparqlEndpoint:
     """The ``/sparql`` ASGI application.
 
     It reads the request straight from the ASGI scope and sends the worker's bytes back
-    as they are: on the hot path of every query, a request and response object per call
-    cost more than the rest of the server's own work.
+    as they are: Starlette's request and response objects cost about 0.08 ms a query on a
+    2-core machine, a good share of what HTTP adds to a sub-millisecond query.
 
     :param pool: the query workers
     :param max_request_bytes: the largest request body (and query string) accepted
