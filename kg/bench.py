@@ -30,13 +30,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
 from kg.build import build_graph, write_output
 from kg.queries import StoredQuery, load_queries
 from kg.scale import write_grown
-from kg.store import open_store
+from kg.store import open_store, select
 
 __all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "run_bench"]
 
@@ -95,27 +96,38 @@ def _quantiles(samples: Sequence[float]) -> tuple[float, float]:
     return round(statistics.median(ordered) * 1000, 3), round(p95 * 1000, 3)
 
 
-def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> dict[str, object]:
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _StoreMeasure:
+    """What the child process measured on the embedded store."""
+
+    load: float
+    peak_mb: float
+    triples: int
+    timings: dict[str, tuple[list[float], int]]
+
+
+def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> _StoreMeasure:
     """Load the store and time every query (run in a fresh process, for its peak memory)."""
     start = time.perf_counter()
     store = open_store(Path(path))
     load = time.perf_counter() - start
     timings: dict[str, tuple[list[float], int]] = {}
     for name, text in texts.items():
-        samples, rows = [], 0
+        samples: list[float] = []
         for _ in range(repeat):
             start = time.perf_counter()
-            result = store.query(text)
-            body = result.serialize(format=ox.QueryResultsFormat.JSON)
+            body = select(store, text).serialize(format=ox.QueryResultsFormat.JSON)
             samples.append(time.perf_counter() - start)
-            rows = sum(1 for _ in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)) \
-                if isinstance(result, ox.QuerySolutions) else 1
-        timings[name] = (samples, rows)
+        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        timings[name] = (samples, sum(1 for _ in parsed) if isinstance(parsed, ox.QuerySolutions) else 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"load": load, "peak_mb": peak, "triples": len(store), "timings": timings}
+    return _StoreMeasure(load, peak, len(store), timings)
 
 
-def _run_in_child(function: Callable[..., dict[str, object]], *args: object) -> dict[str, object]:
+def _run_in_child(function: Callable[..., _T], *args: object) -> _T:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         return pool.apply(function, args)
@@ -178,7 +190,7 @@ def _connect(url: str, timeout: float = 120) -> http.client.HTTPConnection:
 
 
 def _in_process(store: ox.Store, text: str) -> None:
-    store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+    select(store, text).serialize(format=ox.QueryResultsFormat.JSON)
 
 
 #: A fast query gets more pairs of runs (HTTP, in-process) than ``repeat``, so that a burst
@@ -320,11 +332,9 @@ def run_bench(
             else:
                 write_grown(base, built.records, size, path, seed=seed)
             measured = _run_in_child(_oxigraph_child, str(path), texts, repeat)
-            report = SizeReport(label, int(measured["triples"]), round(float(measured["load"]), 3),
-                                round(float(measured["peak_mb"]), 1))
-            timings = measured["timings"]
-            assert isinstance(timings, dict)
-            report.queries = [QueryTiming(name, rows, _quantiles(samples)) for name, (samples, rows) in timings.items()]
+            report = SizeReport(label, measured.triples, round(measured.load, 3), round(measured.peak_mb, 1))
+            report.queries = [QueryTiming(name, rows, _quantiles(samples))
+                              for name, (samples, rows) in measured.timings.items()]
             say(f"{label}: {report.triples} triples, loaded in {report.load_seconds} s, peak {report.peak_memory_mb} MB")
             if report.triples <= rdflib_max_triples:
                 rdflib_load, rdflib_results = _rdflib_timings(path, texts, min(repeat, 3), rdflib_cap)

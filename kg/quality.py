@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from kg.errors import DataError, Problem
 from kg.queries import quality_queries
 from kg.records import RecordSet
-from kg.store import run_query
+from kg.store import select
 
 __all__ = ["check_quality", "quality_problems"]
 
@@ -26,7 +26,7 @@ def quality_problems(store: ox.Store, *, records: RecordSet | None = None) -> li
     """
     problems = []
     for query in quality_queries():
-        solutions = run_query(store, query.text)
+        solutions = select(store, query.text)
         variables = [variable.value for variable in solutions.variables]
         for solution in solutions:
             values = [solution[name] for name in variables]

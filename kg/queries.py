@@ -164,12 +164,13 @@ class StoredQuery:
         block = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
         return self.text[:position] + block + self.text[position:]
 
-    def run(self, store: ox.Store, values: Mapping[str, str] | None = None) -> ox.QuerySolutions:
+    def run(self, store: ox.Store, values: Mapping[str, str] | None = None
+            ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Bind the values and run the query on a store.
 
         :param store: an Oxigraph store
         :param values: parameter name to value (defaults fill the rest)
-        :returns: the solutions
+        :returns: pyoxigraph's result (solutions, for every shipped query)
         :raises QueryError: if a value is missing or invalid
         """
         return run_query(store, self.render(values))

@@ -51,8 +51,9 @@ def quote_problems(records: RecordSet, sources: Path) -> list[Problem]:
     :returns: one problem per quote not found (empty when all are verbatim)
     """
     texts: dict[str, str] = {}
-    for review in records.of_kind("reviews"):
-        texts[review.id] = normalize_whitespace((sources / review.data["source_file"]).read_text(encoding="utf-8"))
+    for review_record in records.of_kind("reviews"):
+        path = sources / review_record.data["source_file"]
+        texts[review_record.id] = normalize_whitespace(path.read_text(encoding="utf-8"))
     problems = []
     for record, review, quote in iter_quotes(records):
         if normalize_whitespace(quote) not in texts[review]:

@@ -44,6 +44,12 @@ def solutions_to_rows(solutions: ox.QuerySolutions) -> tuple[list[str], list[dic
     return variables, rows
 
 
+def _text(serialised: bytes | None) -> str:
+    """The text pyoxigraph serialised (it returns bytes when given no output file)."""
+    assert serialised is not None
+    return serialised.decode("utf-8")
+
+
 def format_results(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str = "table") -> str:
     """Format a query result.
 
@@ -56,10 +62,10 @@ def format_results(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
     if fmt not in RESULT_FORMATS:
         raise ValueError(f"unknown result format {fmt!r}; choose one of {', '.join(RESULT_FORMATS)}")
     if isinstance(result, ox.QueryTriples):
-        return result.serialize(format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+        return _text(result.serialize(format=ox.RdfFormat.N_TRIPLES))
     target = RESULT_FORMATS[fmt]
     if target is not None:
-        return result.serialize(format=target).decode("utf-8")
+        return _text(result.serialize(format=target))
     if isinstance(result, ox.QueryBoolean):
         return "true\n" if bool(result) else "false\n"
     variables, rows = solutions_to_rows(result)

@@ -15,7 +15,7 @@ from rdflib import Graph
 
 from kg.errors import ConfigurationError, QueryError
 from kg.resources import resource_path
-from kg.store import graph_to_store, run_query
+from kg.store import construct, graph_to_store
 
 __all__ = ["RuleResult", "apply_rules", "default_rules_dir"]
 
@@ -46,7 +46,7 @@ def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
     :param graph: the graph to extend (not modified)
     :param directory: the rules directory (default: the shipped ``ontology/rules``)
     :returns: the derived triples, how many each rule added, and a store of the result
-    :raises ConfigurationError: if the directory is missing or a rule does not parse
+    :raises ConfigurationError: if the directory is missing, or a rule does not parse or is not a CONSTRUCT
     """
     directory = directory or default_rules_dir()
     paths = sorted(directory.glob("*.rq"))
@@ -57,9 +57,9 @@ def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
     derived: dict[str, int] = {}
     for path in paths:
         try:
-            triples = run_query(store, path.read_text(encoding="utf-8"))
+            triples = construct(store, path.read_text(encoding="utf-8"))
         except QueryError as error:
-            raise ConfigurationError(f"rule {path.name} does not parse: {error}") from error
+            raise ConfigurationError(f"rule {path.name}: {error}") from error
         new = [triple for triple in triples if ox.Quad(*triple) not in store]
         store.extend(ox.Quad(*triple) for triple in new)
         if new:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from kg.queries import get_query
-from kg.store import run_query
+from kg.store import select
 
 __all__ = ["statistics"]
 
@@ -17,7 +17,7 @@ def statistics(store: ox.Store) -> dict[str, int]:
     :returns: kind → count, plus ``measurements with a quote (%)``
     """
     counts = {solution["kind"].value: int(solution["count"].value)
-              for solution in run_query(store, get_query("graph-statistics").text)}
+              for solution in select(store, get_query("graph-statistics").text)}
     measurements = counts.get("measurements", 0)
     quoted = counts.get("measurements with a quote", 0)
     counts["measurements with a quote (%)"] = round(100 * quoted / measurements) if measurements else 100

@@ -15,7 +15,7 @@ from rdflib import Graph
 
 from kg.errors import ConfigurationError, QueryError
 
-__all__ = ["graph_to_store", "open_store", "run_query"]
+__all__ = ["construct", "graph_to_store", "open_store", "run_query", "select"]
 
 
 def graph_to_store(graph: Graph) -> ox.Store:
@@ -88,3 +88,31 @@ def run_query(store: ox.Store, query: str) -> ox.QuerySolutions | ox.QueryBoolea
         return store.query(query)
     except SyntaxError as error:
         raise QueryError(str(error)) from error
+
+
+def select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    """Run a SELECT query on the store.
+
+    :param store: an Oxigraph store
+    :param query: SPARQL 1.1 SELECT query text
+    :returns: the solutions
+    :raises QueryError: with the parser's message if the query is malformed, or if it is not a SELECT
+    """
+    result = run_query(store, query)
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryError("expected a SELECT query")
+    return result
+
+
+def construct(store: ox.Store, query: str) -> ox.QueryTriples:
+    """Run a CONSTRUCT (or DESCRIBE) query on the store.
+
+    :param store: an Oxigraph store
+    :param query: SPARQL 1.1 CONSTRUCT or DESCRIBE query text
+    :returns: the triples
+    :raises QueryError: with the parser's message if the query is malformed, or if it builds no triples
+    """
+    result = run_query(store, query)
+    if not isinstance(result, ox.QueryTriples):
+        raise QueryError("expected a CONSTRUCT or DESCRIBE query")
+    return result

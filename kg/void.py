@@ -15,7 +15,7 @@ from rdflib.namespace import VOID
 from kg import __version__
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE
 from kg.queries import StoredQuery, page_query
-from kg.store import run_query
+from kg.store import select
 
 __all__ = ["DATASET", "dataset_statistics", "service_description", "statistics_query", "void_graph"]
 
@@ -39,7 +39,7 @@ def dataset_statistics(store: ox.Store) -> dict[str, int]:
         :func:`void_graph` takes them
     """
     return {solution["class"].value: int(solution["count"].value)
-            for solution in run_query(store, statistics_query().text)}
+            for solution in select(store, statistics_query().text)}
 
 
 def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) -> Graph:

@@ -85,23 +85,20 @@ class QueryResult:
     rows: int
 
 
-class _Capped(io.RawIOBase):
+class _Capped(io.BytesIO):
     """A byte sink that stops a serialiser once it has written too much."""
 
     def __init__(self, limit: int) -> None:
-        self.buffer = bytearray()
+        super().__init__()
         self.limit = limit
         self.exceeded = False
 
-    def writable(self) -> bool:
-        return True
-
     def write(self, data: Any) -> int:
-        self.buffer.extend(data)
-        if len(self.buffer) > self.limit:
+        written = super().write(data)
+        if self.tell() > self.limit:
             self.exceeded = True
             raise OSError("result too large")
-        return len(data)
+        return written
 
 
 def _pick(media_type: str, offers: dict[str, Any]) -> tuple[str, Any]:
@@ -114,7 +111,8 @@ def _count_rows(body: bytes, results_format: ox.QueryResultsFormat) -> int:
         return max(0, sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1)
     if results_format == ox.QueryResultsFormat.TSV:
         return max(0, body.count(b"\n") - 1)  # TSV escapes line breaks inside values
-    return sum(1 for _ in ox.parse_query_results(body, format=results_format))
+    results = ox.parse_query_results(body, format=results_format)
+    return sum(1 for _ in results) if isinstance(results, ox.QuerySolutions) else 1
 
 
 def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: Limits) -> QueryResult:
@@ -137,7 +135,7 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
             if sink.exceeded:
                 raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; narrow the query") from None
             raise
-        return QueryResult(media_type, bytes(sink.buffer), len(triples))
+        return QueryResult(media_type, sink.getvalue(), len(triples))
     media_type, results_format = _pick(media_types[0], RESULT_TYPES)
     try:
         result.serialize(sink, format=results_format)
@@ -145,7 +143,7 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
         if sink.exceeded:
             raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; add a LIMIT") from None
         raise
-    body = bytes(sink.buffer)
+    body = sink.getvalue()
     rows = 1
     # A row takes at least two bytes in every format, so only a larger body can break the cap.
     if isinstance(result, ox.QuerySolutions) and len(body) > 2 * limits.max_rows:
@@ -312,7 +310,7 @@ class QueryPool:
         worker.send(message)
         try:
             async with asyncio.timeout(self.limits.timeout):
-                return await worker.receive()  # type: ignore[no-any-return]
+                return await worker.receive()
         except TimeoutError:
             return None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.workers import Limits, QueryPool, QueryTimeout
+from kg.workers import Limits, QueryPool, QueryTimeout, ResultTooLarge
 
 LONG = "x" * 1000
 #: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
@@ -96,3 +96,12 @@ def test_a_worker_that_cannot_load_the_graph_fails_the_start_with_a_clear_error(
             await pool.stop()
 
     asyncio.run(main())
+
+
+def test_a_result_over_the_byte_cap_is_refused_and_the_pool_answers_again(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        with pytest.raises(ResultTooLarge, match="larger than 100000 bytes"):
+            await pool.query(BIG)
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+    run_with_pool(graph, body, max_rows=10_000, max_bytes=100_000)
