@@ -132,7 +132,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def _read_yaml(path: Path, name: str) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{name}: not valid YAML: {error}") from error
     except OSError as error:
@@ -186,7 +186,7 @@ def _walk_refs(
             yield from _walk_refs(item, node["items"], schema, f"{where}[{position}]")
 
 
-def number_lexical(value: float | int) -> str:
+def number_lexical(value: float) -> str:
     """Write a number as the plain decimal it was written as (no exponent, no rounding).
 
     :param value: a number parsed from YAML
@@ -197,7 +197,7 @@ def number_lexical(value: float | int) -> str:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,·]\d+)?")
-_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "  # noqa: SIM905
           "sixteen seventeen eighteen nineteen twenty").split()
 _NUMBER_WORDS = {word: Decimal(value) for value, word in enumerate(_WORDS)}
 
@@ -216,13 +216,13 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
     for record in records:
         data = record.data
         numeric = data.get("numeric")
-        if numeric is not None and isinstance(data.get("value"), str):
-            if Decimal(number_lexical(numeric)) not in _numbers_in(data["value"]):
-                yield Problem(
-                    record.file, record.id, "numeric-as-written",
-                    f"numeric {number_lexical(numeric)} is not a number written in value {data['value']!r}; "
-                    "record the figure exactly as the source writes it",
-                )
+        if (numeric is not None and isinstance(data.get("value"), str)
+                and Decimal(number_lexical(numeric)) not in _numbers_in(data["value"])):
+            yield Problem(
+                record.file, record.id, "numeric-as-written",
+                f"numeric {number_lexical(numeric)} is not a number written in value {data['value']!r}; "
+                "record the figure exactly as the source writes it",
+            )
         numerator, denominator = data.get("numerator"), data.get("denominator")
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",

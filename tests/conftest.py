@@ -111,7 +111,7 @@ def oxigraph_load(location: Path, *files: Path) -> subprocess.CompletedProcess[s
 
     return subprocess.run([str(oxigraph_binary()), "load", "--location", str(location),
                            *(arg for file in files for arg in ("--file", str(file)))],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
 
 
 def start_oxigraph(location: Path) -> tuple[str, subprocess.Popen[bytes]]:

@@ -14,7 +14,7 @@ CLI = [sys.executable, "-m", "kg.cli"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([*CLI, *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_build_is_deterministic(built, tmp_path: Path) -> None:

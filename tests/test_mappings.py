@@ -29,7 +29,7 @@ def test_committed_table_is_what_the_module_generates(tmp_path: Path) -> None:
 def test_sssom_validate_accepts_the_table() -> None:
     if not SSSOM.is_file():
         pytest.fail("the sssom command is missing: pip install -e '.[test]'")
-    result = subprocess.run([str(SSSOM), "validate", str(COMMITTED)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(SSSOM), "validate", str(COMMITTED)], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "error" not in (result.stdout + result.stderr).lower(), result.stderr
 
