@@ -110,7 +110,7 @@ def construct(store: ox.Store, query: str) -> ox.QueryTriples:
     :param store: an Oxigraph store
     :param query: SPARQL 1.1 CONSTRUCT or DESCRIBE query text
     :returns: the triples
-    :raises QueryError: with the parser's message if the query is malformed, or if it builds no triples
+    :raises QueryError: with the parser's message if the query is malformed, or if it is not a CONSTRUCT or DESCRIBE
     """
     result = run_query(store, query)
     if not isinstance(result, ox.QueryTriples):
