@@ -118,6 +118,17 @@ class _StoreMeasure:
     timings: dict[str, tuple[list[float], int]]
 
 
+def _oxigraph_runs(store: ox.Store, text: str, repeat: int) -> tuple[list[float], bytes]:
+    """Run a query ``repeat`` times (query plus SPARQL JSON): the seconds of each run, and the last result."""
+    samples: list[float] = []
+    body = b""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        body = _in_process(store, text)
+        samples.append(time.perf_counter() - start)
+    return samples, body
+
+
 def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> _StoreMeasure:
     """Load the store and time every query (run in a fresh process, for its peak memory)."""
     start = time.perf_counter()
@@ -125,11 +136,7 @@ def _oxigraph_child(path: str, texts: dict[str, str], repeat: int) -> _StoreMeas
     load = time.perf_counter() - start
     timings: dict[str, tuple[list[float], int]] = {}
     for name, text in texts.items():
-        samples: list[float] = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            body = select(store, text).serialize(format=ox.QueryResultsFormat.JSON)
-            samples.append(time.perf_counter() - start)
+        samples, body = _oxigraph_runs(store, text, repeat)
         parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
         timings[name] = (samples, sum(1 for _ in parsed) if isinstance(parsed, ox.QuerySolutions) else 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -179,11 +186,7 @@ def _rdflib_timings(path: Path, texts: dict[str, str], repeat: int, cap: float,
     fork = multiprocessing.get_context("fork")
     results: dict[str, _RdflibMeasure] = {}
     for name, text in texts.items():
-        beside: list[float] = []
-        for _ in range(oxigraph_repeat):
-            start = time.perf_counter()
-            _in_process(store, text)
-            beside.append(time.perf_counter() - start)
+        beside, _ = _oxigraph_runs(store, text, oxigraph_repeat)
         parent, child = fork.Pipe(duplex=False)
         process = fork.Process(target=_rdflib_query, args=(graph, text, repeat, child), daemon=True)
         start = time.monotonic()
@@ -221,8 +224,11 @@ def _connect(url: str, timeout: float = 120) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host, int(port), timeout=timeout)
 
 
-def _in_process(store: ox.Store, text: str) -> None:
-    select(store, text).serialize(format=ox.QueryResultsFormat.JSON)
+def _in_process(store: ox.Store, text: str) -> bytes:
+    """One in-process run: the query and its result serialised as SPARQL JSON."""
+    body = select(store, text).serialize(format=ox.QueryResultsFormat.JSON)
+    assert body is not None  # pyoxigraph returns the bytes when given no output file
+    return body
 
 
 #: A fast query gets more pairs of runs (HTTP, in-process) than ``repeat``, so that a burst
