@@ -2,9 +2,16 @@
 
 The endpoint is read-only and never makes the server read a file or reach the network:
 SPARQL Update (including LOAD), SERVICE, and FROM / FROM NAMED (the dataset is fixed; in
-other engines these fetch graphs) are refused with a clear message. The check scans the
-query's keywords outside strings, IRIs and comments, so ``?service``, ``ex:from`` or
-``"LOAD"`` do not trip it.
+other engines these fetch graphs) are refused with a clear message.
+
+The check reads the query the way a SPARQL parser does: it splits it into the terminals of
+the SPARQL 1.1 grammar (IRIs, the four kinds of strings, comments, which end at a line feed
+or a carriage return, prefixed names with their ``\\``-escapes, variables, language tags) and
+looks for the keywords among what is left, so ``?service``, ``ex:from``, ``ex:gene-copy-number``,
+``"LOAD"`` and ``"x"@en-with`` do not trip it. SPARQL lets ``\\uXXXX`` escapes stand for any
+character anywhere in a query (section 19.2), so the text is read both as sent and with
+those escapes replaced, and a keyword found in either is refused. The query workers cannot
+open network sockets either (:mod:`kg.workers`), should a query ever get past this check.
 """
 
 from __future__ import annotations
@@ -21,25 +28,49 @@ class QueryRefused(QueryError):
     """A well-formed request the endpoint will not run (HTTP 403)."""
 
 
-# Strings (long and short), IRIs and comments: removed before looking for keywords.
-_SKIP = re.compile(
+_PN_CHARS = r"\w\u00B7\u0300-\u036F\u203F-\u2040"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+# One terminal at a time, tried in this order at each position; KEYWORD is the only group
+# the check looks at. Anything else (punctuation, a stray character) is taken one character
+# at a time, a backslash with the character it escapes.
+_TERMINAL = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|"(?:[^"\\\n\r]|\\.)*"'
+    r"|'(?:[^'\\\n\r]|\\.)*'"
     r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r"|#[^\n]*",
+    r"|#[^\r\n]*"
+    r"|[?$][" + _PN_CHARS + r"]+"
+    r"|@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*"
+    # a prefixed name: optional prefix, a colon, an optional local part
+    r"|(?:[" + _PN_CHARS + r"][" + _PN_CHARS + r".\-]*)?:(?:(?:[" + _PN_CHARS + r":]|" + _PLX + r")"
+    r"(?:[" + _PN_CHARS + r".:\-]|" + _PLX + r")*)?"
+    # a keyword is letters only: ``true.SERVICE`` is the literal true, a dot and SERVICE
+    r"|(?P<KEYWORD>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|\\.|[\s\S]",
+    re.DOTALL,
 )
-# A keyword is a whole token: a run of word characters and colons, so that prefixed names
-# (ex:from, :load) and variables (?service, $from) are never mistaken for one.
-_TOKEN = re.compile(r"[?$]?[\w:]+")
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _UPDATE = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
+
+
+def _keywords(query: str) -> set[str]:
+    """The bare words of a query outside strings, IRIs, comments, names and language tags."""
+    return {match["KEYWORD"].upper() for match in _TERMINAL.finditer(query) if match["KEYWORD"]}
+
+
+def _unescape_codepoints(query: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        code = int(match[1] or match[2], 16)
+        return chr(code) if code <= 0x10FFFF else match[0]
+
+    return _CODEPOINT.sub(replace, query)
 
 
 @lru_cache(maxsize=1024)
 def _refusal(query: str) -> str | None:
     """The reason to refuse a query, or None (cached: dashboards send the same queries again)."""
-    tokens = {token.upper() for token in _TOKEN.findall(_SKIP.sub(" ", query))}
+    tokens = _keywords(query) | _keywords(_unescape_codepoints(query))
     if found := sorted(tokens & _UPDATE):
         return f"SPARQL Update ({found[0]}) is not allowed: this endpoint is read-only"
     if "SERVICE" in tokens:

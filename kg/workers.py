@@ -4,7 +4,8 @@ pyoxigraph offers no query timeout, and a Python signal does not stop a running 
 so each query runs in a worker process that holds its own store, and a worker that runs
 past the limit is killed and replaced while the other workers go on serving. Results are
 serialised in the worker by pyoxigraph (the W3C result formats and RDF syntaxes) and
-capped in rows and bytes.
+capped in rows and bytes. A worker cannot open Internet sockets (:mod:`kg.sandbox`), so a
+``SERVICE`` query that got past the endpoint's check still reaches no other host.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import multiprocessing
 import pickle
 import socket
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,9 +177,12 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits: Limits) -> None:
-    """The worker process: load the store, then answer queries until told to stop."""
-    from kg.store import open_store  # imported in the child process
+    """The worker process: keep off the network, load the store, then answer queries."""
+    from kg.sandbox import deny_network  # imported in the child process
+    from kg.store import open_store
 
+    if (reason := deny_network()) is not None:
+        warnings.warn(f"query worker: network not sandboxed: {reason}", RuntimeWarning, stacklevel=1)
     if store_dir is not None:
         store = ox.Store.read_only(store_dir)
     else:

@@ -12,6 +12,12 @@ ALLOWED = [
     "SELECT $from WHERE { ?s ?p ?o }",
     "PREFIX : <http://example.org/> SELECT * WHERE { ?s :load ?o . ?s :service ?x }",
     "SELECT * WHERE { ?s ?p '''INSERT DATA { <a> <b> <c> }''' }",
+    # regressions: words joined by '-' or '.' in names and language tags are not keywords
+    "PREFIX ex: <http://example.org/> SELECT * WHERE { ?s ex:gene-copy-number ?o }",
+    "PREFIX ex: <http://example.org/> SELECT * WHERE { ?s ex:derived-from ?o }",
+    "PREFIX ex: <http://example.org/> SELECT * WHERE { ?s ex:a.load ?o }",
+    'SELECT * WHERE { ?s ?p "x"@en-with }',
+    "PREFIX ex-from: <http://example.org/> SELECT * WHERE { ?s ex-from:x ?o }",
 ]
 REFUSED = [
     ("INSERT DATA { <http://a> <http://b> <http://c> }", "INSERT"),
@@ -20,6 +26,16 @@ REFUSED = [
     ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE"),
     ("load <http://example.org/data.ttl>", "LOAD"),
     ("WITH <http://example.org/g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", "DELETE"),
+    # regressions: SERVICE hidden from the old check, which the parser still runs
+    ("SELECT * WHERE { # a comment ended by a bare CR\rSERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * WHERE { BIND (<http://x/\\u0041#> AS ?a) SERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * WHERE { \\u0053ERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("PREFIX ex: <http://x/> SELECT * WHERE { ?s ex:a\\# ?o . SERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("PREFIX ex: <http://x/> SELECT * WHERE { ?s ex:a\\' ?o . SERVICE <http://example.org/s> { ?s ?p ?o } } #'", "SERVICE"),
+    ("PREFIX : <http://x/> SELECT * WHERE { ?s :\\# ?o . SERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * WHERE { ?s ?p true.SERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * WHERE { ?s ?p 'x'@en.SERVICE <http://example.org/s> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * \\u0046ROM <http://example.org/g> WHERE { ?s ?p ?o }", "FROM"),
 ]
 
 
@@ -34,3 +50,10 @@ def test_refused_query_names_what_is_not_allowed(query: str, keyword: str) -> No
         check_read_only(query)
     with pytest.raises(QueryRefused, match=keyword):  # the cached answer refuses it too
         check_read_only(query)
+
+
+@pytest.mark.parametrize("query", ALLOWED)
+def test_allowed_examples_are_queries_oxigraph_runs(query: str) -> None:
+    import pyoxigraph as ox
+
+    assert list(ox.Store().query(query)) == []

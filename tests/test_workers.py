@@ -105,3 +105,30 @@ def test_a_result_over_the_byte_cap_is_refused_and_the_pool_answers_again(graph:
         assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
 
     run_with_pool(graph, body, max_rows=10_000, max_bytes=100_000)
+
+
+def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
+    """Regression: SERVICE got past the endpoint's check (a comment ended by a bare CR), and
+    the worker fetched a URL. The worker itself must not be able to connect anywhere."""
+    import socket
+    import sys
+
+    from kg.sandbox import deny_network  # noqa: F401 - the module under test must import
+
+    if sys.platform != "linux":
+        pytest.skip("the network sandbox uses seccomp (Linux)")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+
+        async def body(pool: QueryPool) -> None:
+            with pytest.raises(RuntimeError, match="not permitted"):
+                await pool.query(query)  # straight to the pool: no kg.safety check on the way
+            assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+        run_with_pool(graph, body)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody called
