@@ -116,9 +116,24 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    """Build a mapping, refusing duplicate and unhashable keys as PyYAML's own errors do.
+
+    :param loader: the loader
+    :param node: the mapping node
+    :param deep: construct nested objects at once
+    :returns: the mapping
+    :raises yaml.constructor.ConstructorError: for a key given twice or a key that cannot
+        be a dictionary key (a list or a mapping, written ``? [a, b]``)
+    """
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+            ) from None
         if key in mapping:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -130,13 +145,36 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: Byte-order marks of the encodings a record file is most often saved in by mistake.
+_OTHER_ENCODINGS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
 def _read_yaml(path: Path, name: str) -> Any:
+    """Read one record file.
+
+    :param path: the file
+    :param name: the name problems are reported under
+    :returns: the parsed document
+    :raises ConfigurationError: if the file cannot be read, is not UTF-8 or is not valid YAML
+    """
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise ConfigurationError(f"{name}: not valid YAML: {error}") from error
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigurationError(f"{name}: cannot read: {error}") from error
+    encoding = next((label for bom, label in _OTHER_ENCODINGS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data:
+        encoding = "UTF-16 or UTF-32"  # ASCII text in UTF-16 without a byte-order mark is valid UTF-8
+    if encoding is not None:
+        raise ConfigurationError(f"{name}: not UTF-8 (it looks like {encoding}); save it as UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(f"{name}: not UTF-8 (byte {error.start}: {error.reason}); save it as UTF-8") from error
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{name}: not valid YAML: {error}") from error
 
 
 def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -159,14 +197,51 @@ def _record_id(document: Any, path: Sequence[Any]) -> str:
     return "/".join(str(part) for part in path) or "(file)"
 
 
-def _schema_problems(document: Any, name: str, schema: Mapping[str, Any]) -> list[Problem]:
+def _schema_problems(document: Any, name: str, schema: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[Any, ...]]]:
+    """Validate a record file against the schema.
+
+    :param document: the parsed file
+    :param name: the name problems are reported under
+    :param schema: the records schema
+    :returns: the problems, and the (kind, index) of every record (or ``(kind,)`` of every
+        list of records) a problem is in
+    """
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
+    invalid: set[tuple[Any, ...]] = set()
     for error in validator.iter_errors(document):
-        where = "/".join(str(part) for part in list(error.absolute_path)[2:])
+        path = list(error.absolute_path)
+        where = "/".join(str(part) for part in path[2:])
         message = f"{where}: {error.message}" if where else error.message
-        problems.append(Problem(name, _record_id(document, list(error.absolute_path)), error.validator, message))
-    return problems
+        problems.append(Problem(name, _record_id(document, path), error.validator, message))
+        if path:  # a problem of the whole file (an unknown kind) leaves its other records as they are
+            invalid.add(tuple(path[:2]))
+    return problems, invalid
+
+
+def _file_records(document: Any, name: str, schema: Mapping[str, Any],
+                  invalid: set[tuple[Any, ...]]) -> tuple[list[Record], list[Record]]:
+    """Split a file's records into those that pass the schema and those that do not.
+
+    :param document: the parsed file
+    :param name: the file's name
+    :param schema: the records schema
+    :param invalid: what :func:`_schema_problems` found invalid
+    :returns: (valid records, invalid records of a known kind that still have an id)
+    """
+    valid: list[Record] = []
+    broken: list[Record] = []
+    if not isinstance(document, dict):
+        return valid, broken
+    for kind, items in document.items():
+        if kind not in schema["properties"] or not isinstance(items, list) or (kind,) in invalid:
+            continue
+        for index, item in enumerate(items):
+            if (kind, index) not in invalid:
+                valid.append(Record(kind, item, name, index))
+            elif isinstance(item, dict) and isinstance(item.get("id"), str):
+                broken.append(Record(kind, item, name, index))
+    return valid, broken
 
 
 def _walk_refs(
@@ -197,16 +272,104 @@ def number_lexical(value: float) -> str:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,·]\d+)?")
-_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "  # noqa: SIM905
-          "sixteen seventeen eighteen nineteen twenty").split()
-_NUMBER_WORDS = {word: Decimal(value) for value, word in enumerate(_WORDS)}
+#: A number with thousands separators, as the sources write cohort sizes ("102,292 samples").
+_THOUSANDS = re.compile(r"(?<![\d.,·])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d]|[.,·]\d)")
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "  # noqa: SIM905
+          "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()  # noqa: SIM905
+_NUMBER_WORDS = {word: value for value, word in enumerate(_UNITS)}
+_NUMBER_WORDS.update({word: 10 * value for value, word in enumerate(_TENS, start=2)})
+_WORD = re.compile(r"[a-z]+")
+_JOINER = re.compile(r"[ \t-]+")
+
+
+def _word_numbers(text: str) -> set[Decimal]:
+    """The numbers written in words, below a thousand.
+
+    Single words ("three", "thirty"), compounds ("twenty-one", "twenty one") and hundreds
+    ("a hundred", "one hundred and five"); each word of a compound also counts on its own.
+
+    :param text: the text as printed
+    :returns: the numbers
+    """
+    lowered = text.lower()
+    matches = list(_WORD.finditer(lowered))
+    words = [match.group() for match in matches]
+
+    def joined(position: int) -> bool:
+        """Whether word ``position`` follows the previous one with only spaces or a hyphen between."""
+        gap = lowered[matches[position - 1].end():matches[position].start()]
+        return bool(_JOINER.fullmatch(gap))
+
+    def below_hundred(position: int) -> tuple[int, int] | None:
+        if position >= len(words) or words[position] not in _NUMBER_WORDS:
+            return None
+        value = _NUMBER_WORDS[words[position]]
+        after = position + 1
+        if (words[position] in _TENS and after < len(words) and joined(after)
+                and 0 < _NUMBER_WORDS.get(words[after], 0) < 10):
+            return value + _NUMBER_WORDS[words[after]], after + 1
+        return value, after
+
+    found: set[Decimal] = set()
+    for position, word in enumerate(words):
+        if word in _NUMBER_WORDS:
+            found.add(Decimal(_NUMBER_WORDS[word]))
+        compound = below_hundred(position)
+        multiplier = 1 if word == "a" else _NUMBER_WORDS.get(word, 0)
+        after = position + 1
+        if 0 < multiplier < 10 and after < len(words) and words[after] == "hundred" and joined(after):
+            value, after = multiplier * 100, after + 1
+            if after < len(words) and words[after] == "and" and joined(after):
+                after += 1
+            rest = below_hundred(after) if after < len(words) and joined(after) else None
+            compound = (value + rest[0], rest[1]) if rest else (value, after)
+        if compound is not None:
+            found.add(Decimal(compound[0]))
+    return found
 
 
 def _numbers_in(text: str) -> set[Decimal]:
-    """The numbers written in a text, in digits ("7.7", "65·6") or in words ("three")."""
+    """The numbers written in a text.
+
+    In digits with a decimal point or comma ("7.7", "65·6", "7,7"), with thousands separators
+    ("1,086", "102,292": a comma followed by three digits is read both ways), or in words
+    ("three", "twenty-one").
+
+    :param text: the text as printed
+    :returns: every number it can be read to contain
+    """
     digits = {Decimal(match.replace(",", ".").replace("·", ".")) for match in _NUMBER.findall(text)}
-    words = {_NUMBER_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in _NUMBER_WORDS}
-    return digits | words
+    thousands = {Decimal(match.replace(",", "")) for match in _THOUSANDS.findall(text)}
+    return digits | thousands | _word_numbers(text)
+
+
+#: The number fields that must be written in a text field of the same record, and where.
+#: ``denominator`` and ``time_value`` (measurements) are not checked yet: curated records
+#: give them from the context of the value (the "24-month" of a landmark rate, the "of
+#: four" of "three had a PR"); add them here once the records say so where they are.
+WRITTEN_IN: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "measurements": {"numeric": ("value",), "numerator": ("value",)},
+    "findings": {"cohort_size": ("population_text", "statement")},
+}
+
+
+def _as_written_problems(record: Record) -> Iterator[Problem]:
+    """Numbers that are not written in the text they come from (rule numeric-as-written)."""
+    for name, sources in WRITTEN_IN.get(record.kind, {}).items():
+        number = record.data.get(name)
+        texts = [record.data[source] for source in sources if isinstance(record.data.get(source), str)]
+        if number is None or isinstance(number, bool) or not isinstance(number, int | float) or not texts:
+            continue
+        written = Decimal(number_lexical(number))
+        if any(written in _numbers_in(text) for text in texts):
+            continue
+        where = " or ".join(f"{source} {record.data[source]!r}" for source in sources if source in record.data)
+        yield Problem(
+            record.file, record.id, "numeric-as-written",
+            f"{name} {number_lexical(number)} is not a number written in {where}; "
+            "record the figure exactly as the source writes it",
+        )
 
 
 def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> Iterator[Problem]:
@@ -215,14 +378,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
     converter = get_converter()
     for record in records:
         data = record.data
-        numeric = data.get("numeric")
-        if (numeric is not None and isinstance(data.get("value"), str)
-                and Decimal(number_lexical(numeric)) not in _numbers_in(data["value"])):
-            yield Problem(
-                record.file, record.id, "numeric-as-written",
-                f"numeric {number_lexical(numeric)} is not a number written in value {data['value']!r}; "
-                "record the figure exactly as the source writes it",
-            )
+        yield from _as_written_problems(record)
         numerator, denominator = data.get("numerator"), data.get("denominator")
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
@@ -275,6 +431,9 @@ def load_records(directory: Path | None = None) -> RecordSet:
     schema = load_schema()
     problems: list[Problem] = []
     records: list[Record] = []
+    # Records that fail the schema are reported, and their ids still count (so that no
+    # other record is said to point to nothing), but they get no further checks.
+    broken: list[Record] = []
     files = sorted(directory.rglob("*.yaml"))
     if not files:
         raise ConfigurationError(f"no record files (*.yaml) in {directory}")
@@ -283,26 +442,26 @@ def load_records(directory: Path | None = None) -> RecordSet:
         document = _read_yaml(path, name)
         if document is None:
             continue
-        file_problems = _schema_problems(document, name, schema)
+        file_problems, invalid = _schema_problems(document, name, schema)
         problems.extend(file_problems)
-        if file_problems:
-            continue
-        for kind, items in document.items():
-            records.extend(Record(kind, item, name, index) for index, item in enumerate(items))
+        valid, invalid_records = _file_records(document, name, schema, invalid)
+        records.extend(valid)
+        broken.extend(invalid_records)
 
-    by_id: dict[str, Record] = {}
-    for record in records:
-        if record.id in by_id:
-            other = by_id[record.id]
+    known: dict[str, Record] = {}
+    for record in [*records, *broken]:
+        if record.id in known:
+            other = known[record.id]
             problems.append(Problem(record.file, record.id, "unique-id",
                                     f"id already used by a record of {other.kind} in {other.file}"))
         else:
-            by_id[record.id] = record
+            known[record.id] = record
+    by_id = {record.id: record for record in records if known[record.id] is record}
 
     for record in records:
         kind_schema = schema["properties"][record.kind]["items"]
         for where, kinds, target in _walk_refs(record.data, kind_schema, schema, ""):
-            found = by_id.get(target)
+            found = known.get(target)
             if found is None:
                 problems.append(Problem(record.file, record.id, "dangling-reference",
                                         f"{where}: no record has id {target!r} (expected one of {', '.join(kinds)})"))

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 import shutil
+import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from kg.cli import main
+from kg.errors import DataError
+from kg.records import _numbers_in, load_records
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "invalid-records").glob("*.yaml"))
 
@@ -68,3 +72,98 @@ def test_duplicate_yaml_key_is_refused(records_copy: Path, tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["build", "--records", str(records_copy), "--output-dir", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert "duplicate key 'label'" in result.output
+
+
+def _build(records: Path, output: Path) -> Result:
+    return CliRunner().invoke(main, ["build", "--records", str(records), "--output-dir", str(output)])
+
+
+@pytest.mark.parametrize(("encoding", "text"), [("latin-1", "subtypes:\n  - id: caf\xe9\n"),
+                                                 ("utf-16", "subtypes:\n  - id: x\n"),
+                                                 ("utf-16-le", "subtypes:\n  - id: x\n")])
+def test_a_record_file_not_in_utf8_is_a_load_error(records_copy: Path, tmp_path: Path, encoding: str,
+                                                    text: str) -> None:
+    (records_copy / "encoded.yaml").write_bytes(text.encode(encoding))
+    result = _build(records_copy, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "encoded.yaml: not UTF-8" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_unhashable_yaml_key_is_a_load_error(records_copy: Path, tmp_path: Path) -> None:
+    (records_copy / "key.yaml").write_text("- ? [a, b]\n  : x\n", encoding="utf-8")
+    result = _build(records_copy, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "key.yaml: not valid YAML" in result.output and "found unhashable key" in result.output
+
+
+def test_a_schema_error_hides_no_other_problem(records_copy: Path) -> None:
+    """One invalid record neither hides its file's other problems nor makes references to the file dangle."""
+    (records_copy / "zz-mixed.yaml").write_text(textwrap.dedent("""\
+        subtypes:
+          - id: zz-typo
+            label: zz typo subtype
+            parentt: sarcoma
+          - id: zz-good
+            label: zz good subtype
+            parent: sarcoma
+          - id: zz-dangling
+            label: zz dangling subtype
+            parent: zz-nowhere
+        """), encoding="utf-8")
+    (records_copy / "zz-other.yaml").write_text(textwrap.dedent("""\
+        subtypes:
+          - id: zz-child-of-good
+            label: zz child of good
+            parent: zz-good
+          - id: zz-child-of-typo
+            label: zz child of typo
+            parent: zz-typo
+        """), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_records(records_copy)
+    found = {(problem.file, problem.record, problem.rule) for problem in caught.value.problems}
+    assert found == {("zz-mixed.yaml", "zz-typo", "additionalProperties"),
+                     ("zz-mixed.yaml", "zz-dangling", "dangling-reference")}, caught.value
+
+
+def test_numbers_with_thousands_separators_and_in_words_are_written(records_copy: Path) -> None:
+    (records_copy / "zz-numbers.yaml").write_text(textwrap.dedent("""\
+        measurements:
+          - id: zz-thousands
+            study: sarc028
+            population: soft-tissue-sarcoma
+            population_text: STS
+            endpoint: EnrolledCount
+            value: "1,086 patients"
+            numeric: 1086
+            unit: count
+            evidence: {review: huang2025, location: Table 1, reference: ref-tawbi-2017, reference_number: 64,
+                       quote: "18% in STS 5% in BS"}
+          - id: zz-words
+            study: sarc028
+            population: soft-tissue-sarcoma
+            population_text: STS
+            endpoint: ResponderCount
+            value: "twenty-one of thirty had a PR"
+            numeric: 21
+            unit: count
+            numerator: 21
+            denominator: 30
+            evidence: {review: huang2025, location: Table 1, reference: ref-tawbi-2017, reference_number: 64,
+                       quote: "18% in STS 5% in BS"}
+        """), encoding="utf-8")
+    records = load_records(records_copy)
+    assert {"zz-thousands", "zz-words"} <= set(records.by_id)
+
+
+@pytest.mark.parametrize(("text", "number"), [("1,086 patients", "1086"), ("102,292 samples", "102292"),
+                                              ("7,7%", "7.7"), ("65·6%", "65.6"), ("twenty-one", "21"),
+                                              ("Thirty patients", "30"), ("one hundred and five", "105")])
+def test_numbers_in(text: str, number: str) -> None:
+    assert Decimal(number) in _numbers_in(text)
+
+
+@pytest.mark.parametrize(("text", "number"), [("65-6%", "65.6"), ("one and two", "3"), ("1,0865", "10865")])
+def test_numbers_not_in(text: str, number: str) -> None:
+    assert Decimal(number) not in _numbers_in(text)
