@@ -131,6 +131,7 @@ def api_router(pool: QueryPool) -> Router:
             return error_response(404, "unknown query", f"no stored query named {name!r}")
         params = dict(request.query_params)
         params.pop("format", None)
+        params.pop("output", None)  # as /sparql: the result format
         try:
             text = queries[name].render(params)
         except QueryError as error:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
 from pathlib import Path
 
 from rdflib import Graph
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kg.api import api_router
-from kg.endpoint import negotiate, sparql_router
+from kg.endpoint import error_response, negotiate, sparql_router
 from kg.export import bind_prefixes
 from kg.pages import pages_router
 from kg.void import service_description, statistics_query, void_graph
@@ -51,7 +53,8 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await pool.start()
-        result = await pool.query(statistics_query().text)
+        # the server's own query: one row per class, whatever --max-rows says
+        result = await pool.query(statistics_query().text, max_rows=1_000_000)
         for row in json.loads(result.body)["results"]["bindings"]:
             statistics[row["class"]["value"]] = int(row["count"]["value"])
         yield
@@ -79,6 +82,12 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
         *pages_router(pool).routes,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        response = error_response(error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail)
+        response.headers.update(error.headers or {})  # 405 says which methods are allowed
+        return response
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.pool = pool
     return app

@@ -26,13 +26,20 @@ from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTim
 
 __all__ = ["SparqlEndpoint", "error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router"]
 
-#: Short names accepted in a ``format`` parameter (as YASGUI and many clients send).
-FORMAT_ALIASES = {
+#: Short names accepted in a ``format`` (or ``output``) parameter, as YASGUI and many
+#: clients send them, for SELECT/ASK results and for CONSTRUCT/DESCRIBE results.
+RESULT_ALIASES = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-    "csv": "text/csv", "tsv": "text/tab-separated-values", "turtle": "text/turtle", "ttl": "text/turtle",
-    "nt": "application/n-triples", "ntriples": "application/n-triples", "jsonld": "application/ld+json",
-    "json-ld": "application/ld+json", "rdfxml": "application/rdf+xml",
+    "csv": "text/csv", "tsv": "text/tab-separated-values",
 }
+RDF_ALIASES = {
+    "turtle": "text/turtle", "ttl": "text/turtle", "nt": "application/n-triples",
+    "ntriples": "application/n-triples", "n-triples": "application/n-triples",
+    "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json",
+    "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml", "xml": "application/rdf+xml",
+}
+#: Both sets of short names; where one names both, the SELECT/ASK meaning.
+FORMAT_ALIASES = {**RDF_ALIASES, **RESULT_ALIASES}
 
 
 def error_response(status: int, error: str, message: str) -> JSONResponse:
@@ -62,7 +69,8 @@ def _negotiate(accept: str, offers: tuple[str, ...]) -> str:
     if not accept:
         return default
     try:
-        best = mimeparse.best_match(list(reversed(offers)), accept)
+        # media types are case-insensitive (RFC 9110, 8.3.1); the offers are lower case
+        best = mimeparse.best_match(list(reversed(offers)), accept.lower())
     except ValueError:
         return default
     return best or default
@@ -79,18 +87,24 @@ def requested_media_types(request: Request, params: Mapping[str, str]) -> tuple[
 
 
 def _media_types(accept: str | None, params: Mapping[str, str]) -> tuple[str, str]:
-    fmt = params.get("format") or params.get("output")
-    if fmt:
-        chosen = FORMAT_ALIASES.get(fmt.lower(), fmt)
-        return chosen, chosen
-    return negotiate(accept, RESULT_TYPES), negotiate(accept, RDF_TYPES)
+    """For each query form, the first entry of ``format`` (a comma-separated list of short
+    names or media types) that it can be answered in, else what the Accept header prefers."""
+    result_type, rdf_type = None, None
+    for entry in (params.get("format") or params.get("output") or "").lower().split(","):
+        name = entry.strip()
+        if result_type is None and (chosen := RESULT_ALIASES.get(name, name)) in RESULT_TYPES:
+            result_type = chosen
+        if rdf_type is None and (chosen := RDF_ALIASES.get(name, name)) in RDF_TYPES:
+            rdf_type = chosen
+    return result_type or negotiate(accept, RESULT_TYPES), rdf_type or negotiate(accept, RDF_TYPES)
 
 
-async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str) -> QueryResult | Response:
+async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
+                  max_rows: int | None = None) -> QueryResult | Response:
     """Check and run a query: its result, or a JSON error response."""
     try:
         check_read_only(query)
-        return await pool.query(query, result_type=result_type, rdf_type=rdf_type)
+        return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows)
     except QueryRefused as error:
         return error_response(403, "query refused", str(error))
     except QueryTimeout as error:
@@ -110,18 +124,24 @@ def _content_type(result: QueryResult) -> str:
     return media_type
 
 
-async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str) -> Response:
+async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str, *,
+                             max_rows: int | None = None, empty_is_missing: str | None = None) -> Response:
     """Check and run a query, turning every failure into a clear JSON error.
 
     :param pool: the query workers
     :param query: SPARQL text
     :param result_type: media type for SELECT/ASK
     :param rdf_type: media type for CONSTRUCT/DESCRIBE
+    :param max_rows: the row cap instead of the pool's (for the server's own queries)
+    :param empty_is_missing: answer a CONSTRUCT/DESCRIBE result with no triples with a 404
+        saying that this IRI is not in the graph
     :returns: the result or a JSON error response
     """
-    answer = await _answer(pool, query, result_type, rdf_type)
+    answer = await _answer(pool, query, result_type, rdf_type, max_rows)
     if isinstance(answer, Response):
         return answer
+    if empty_is_missing is not None and answer.rows == 0:
+        return error_response(404, "not found", f"{empty_is_missing} is not in the graph")
     return Response(answer.body, media_type=_content_type(answer), headers={"Vary": "Accept"})
 
 
@@ -206,7 +226,7 @@ class SparqlEndpoint:
                                   "default-graph-uri and named-graph-uri are not allowed: the dataset is fixed")
         query = params.get("query")
         if not query:
-            if self.description is not None and scope["method"] == "GET":
+            if self.description is not None and scope["method"] in ("GET", "HEAD"):
                 return self.description(Request(scope, receive))
             return error_response(400, "missing query", "give the query in the 'query' parameter")
         result_type, rdf_type = _media_types(headers.get(b"accept"), params)

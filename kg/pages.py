@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
 
-from kg.endpoint import FORMAT_ALIASES, error_response, negotiate, run_protocol_query
+from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query
 from kg.errors import QueryError
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.queries import page_query
-from kg.workers import RDF_TYPES, QueryPool
+from kg.workers import RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
 __all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
 
@@ -98,9 +98,23 @@ def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
             "height": 50 + len(rows) * row_height}
 
 
+#: The row cap of the pages' own queries: not the one set for the public endpoint
+#: (``--max-rows``), which a well-linked entity's page can pass.
+_PAGE_MAX_ROWS = 1_000_000
+
+
+def _query_error_response(error: QueryError) -> Response:
+    """The JSON error for a page whose query failed."""
+    if isinstance(error, QueryTimeout):
+        return error_response(503, "query timeout", str(error))
+    if isinstance(error, ResultTooLarge):
+        return error_response(422, "result too large", str(error))
+    return error_response(400, "invalid IRI", str(error))
+
+
 async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
     text = page_query(name).render({"entity": entity} if entity else {})
-    result = await pool.query(text, result_type="application/sparql-results+json")
+    result = await pool.query(text, result_type="application/sparql-results+json", max_rows=_PAGE_MAX_ROWS)
     bindings = json.loads(result.body)["results"]["bindings"]
     return [{key: cell["value"] for key, cell in row.items()} for row in bindings]
 
@@ -146,25 +160,26 @@ def pages_router(pool: QueryPool) -> Router:
         iri = namespace + request.path_params["path"]
         offers = {_HTML: None, **RDF_TYPES}
         fmt = request.query_params.get("format")
-        wanted = FORMAT_ALIASES.get(fmt.lower(), _HTML) if fmt else negotiate(request.headers.get("accept"), offers)
+        wanted = RDF_ALIASES.get(fmt.lower(), fmt.lower()) if fmt else negotiate(request.headers.get("accept"), offers)
         wanted = wanted if wanted in offers else _HTML
         try:
             if wanted != _HTML:
                 text = page_query("entity-description").render({"entity": iri})
-                response = await run_protocol_query(pool, text, "application/sparql-results+json", wanted)
-                if response.status_code == 200 and len(response.body) <= len(b"[]\n"):
-                    return error_response(404, "not found", f"{iri} is not in the graph")
-                return response
+                return await run_protocol_query(pool, text, "application/sparql-results+json", wanted,
+                                                max_rows=_PAGE_MAX_ROWS, empty_is_missing=iri)
             page = await _page(pool, iri)
         except QueryError as error:
-            return error_response(400, "invalid IRI", str(error))
+            return _query_error_response(error)
         if page is None:
             html = templates.get_template("not_found.html").render(iri=iri)
             return HTMLResponse(html, status_code=404)
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
 
     async def index(request: Request) -> Response:
-        rows = await _rows(pool, "index-entities", None)
+        try:
+            rows = await _rows(pool, "index-entities", None)
+        except QueryError as error:
+            return _query_error_response(error)
         kinds: dict[str, list[dict[str, str]]] = defaultdict(list)
         for row in rows:
             kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)

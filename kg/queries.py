@@ -100,6 +100,8 @@ class Parameter:
 
 def _expand(value: str) -> str:
     value = value.strip()
+    if not value:
+        raise ValueError("an IRI, a CURIE or an id is needed")
     if value.startswith(("http://", "https://")):
         return value
     converter = get_converter()

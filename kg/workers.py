@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import io
 import multiprocessing
 import pickle
@@ -147,8 +148,10 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
         raise
     body = sink.getvalue()
     rows = 1
-    # A row takes at least two bytes in every format, so only a larger body can break the cap.
-    if isinstance(result, ox.QuerySolutions) and len(body) > 2 * limits.max_rows:
+    # A row takes at least two bytes (one, a line feed, in TSV), so only a larger body can
+    # break the cap.
+    smallest_row = 1 if results_format == ox.QueryResultsFormat.TSV else 2
+    if isinstance(result, ox.QuerySolutions) and len(body) > smallest_row * limits.max_rows:
         rows = _count_rows(body, results_format)
         if rows > limits.max_rows:
             raise ResultTooLarge(f"the result has {rows} rows, more than the limit of {limits.max_rows}; add a LIMIT")
@@ -193,9 +196,10 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
         data = header and _recv_exactly(sock, _FRAME.unpack(header)[0])
         if not data:
             return
-        text, media_types = pickle.loads(data)
+        text, media_types, max_rows = pickle.loads(data)
+        query_limits = limits if max_rows is None else dataclasses.replace(limits, max_rows=max_rows)
         try:
-            reply: tuple[str, object] = ("ok", _execute(store, text, media_types, limits))
+            reply: tuple[str, object] = ("ok", _execute(store, text, media_types, query_limits))
         except QueryError as error:
             reply = (type(error).__name__, str(error))
         except Exception as error:  # noqa: BLE001 - reported to the client as a server error
@@ -310,7 +314,8 @@ class QueryPool:
         assert self._idle is not None
         self._idle.put_nowait(replacement)
 
-    async def _roundtrip(self, worker: _Worker, message: tuple[str, tuple[str, str]]) -> tuple[str, Any] | None:
+    async def _roundtrip(self, worker: _Worker,
+                         message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
         """Send a query and wait for the reply, up to the time limit (``None`` past it)."""
         worker.send(message)
         try:
@@ -320,12 +325,14 @@ class QueryPool:
             return None
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
-                    rdf_type: str = "text/turtle") -> QueryResult:
+                    rdf_type: str = "text/turtle", max_rows: int | None = None) -> QueryResult:
         """Run a query in a free worker.
 
         :param text: SPARQL query text (already checked by :mod:`kg.safety`)
         :param result_type: media type for SELECT/ASK results
         :param rdf_type: media type for CONSTRUCT/DESCRIBE results
+        :param max_rows: the row cap of this query instead of the pool's (for the server's
+            own queries, such as the entity pages'); the byte cap and time limit still apply
         :returns: the serialised result
         :raises QueryError: with the parser's message for a malformed query
         :raises QueryTimeout: if the query runs past the time limit (its worker is replaced)
@@ -334,7 +341,7 @@ class QueryPool:
         assert self._idle is not None, "start() the pool first"
         worker = await self._idle.get()
         try:
-            reply = await self._roundtrip(worker, (text, (result_type, rdf_type)))
+            reply = await self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))
         except (asyncio.IncompleteReadError, OSError):
             asyncio.get_running_loop().create_task(self._replace(worker))
             raise RuntimeError("the query worker stopped unexpectedly") from None

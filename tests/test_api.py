@@ -60,3 +60,15 @@ def test_api_csv(server: str) -> None:
     response = httpx.get(f"{server}/api/queries/subtype-hierarchy", headers={"Accept": "text/csv"})
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines()[0].startswith("subtype,label")
+
+
+def test_an_empty_iri_parameter_is_refused(server: str) -> None:
+    """Regression: subtype= was bound to the bare data namespace and answered 200 with no rows."""
+    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": ""})
+    assert response.status_code == 400
+    assert "subtype" in response.json()["message"]
+
+
+def test_output_names_the_result_format_as_on_sparql(server: str) -> None:
+    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-1", "output": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")

@@ -187,3 +187,61 @@ def test_result_headers(server: str) -> None:
     assert response.headers["content-type"] == "application/sparql-results+json; charset=utf-8"
     assert response.headers["vary"] == "Accept"
     assert int(response.headers["content-length"]) == len(response.content)
+
+
+CONSTRUCT_PEMBRO = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = " + PEMBRO + ") }"
+
+
+@pytest.mark.parametrize(("fmt", "media_type", "parser"), [
+    ("xml", "application/rdf+xml", "xml"), ("json", "application/ld+json", "json-ld"),
+    ("ttl", "text/turtle", "turtle"), ("application/n-triples", "application/n-triples", "nt"),
+    ("application/ld+json,application/x-json+ld", "application/ld+json", "json-ld"),
+])
+def test_format_parameter_on_a_construct_names_an_rdf_syntax(server: str, fmt: str, media_type: str, parser: str) -> None:
+    """Regression: format=xml (and SPARQLWrapper's JSON-LD list) on a CONSTRUCT gave Turtle."""
+    response = httpx.get(f"{server}/sparql", params={"query": CONSTRUCT_PEMBRO, "format": fmt})
+    assert response.headers["content-type"].startswith(media_type)
+    graph = rdflib.Graph().parse(data=response.content, format=parser)
+    assert (rdflib.URIRef(PEMBRO[1:-1]), rdflib.RDFS.label, rdflib.Literal("pembrolizumab")) in graph
+
+
+def test_sparqlwrapper_gets_a_graph_for_a_construct_in_rdf_xml(server: str) -> None:
+    graph = wrapper(server, CONSTRUCT_PEMBRO, XML).query().convert()
+    assert isinstance(graph, rdflib.Graph) and len(graph) > 5
+
+
+def test_an_unknown_format_parameter_leaves_the_accept_header_in_charge(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": COUNT, "format": "png"}, headers={"Accept": "text/csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines()[0] == "n"
+
+
+def test_accept_header_is_case_insensitive(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": COUNT}, headers={"Accept": "TEXT/CSV"})
+    assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_head_without_a_query_is_the_service_description(server: str) -> None:
+    """Regression: HEAD /sparql answered 400 while GET gave the Service Description."""
+    response = httpx.head(f"{server}/sparql")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/turtle") and response.content == b""
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/no-such-path", 404), ("PUT", "/sparql", 405)])
+def test_unknown_paths_and_methods_get_json_errors(server: str, method: str, path: str, status: int) -> None:
+    response = httpx.request(method, f"{server}{path}")
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["status"] == status
+    if status == 405:
+        assert "POST" in response.headers["allow"]
+
+
+def test_tsv_rows_are_capped_too(server: str) -> None:
+    """Regression: a TSV row of unbound values is one byte, so a TSV result got past the row cap."""
+    query = "SELECT ?x WHERE { VALUES ?z { " + " ".join(map(str, range(6000))) + " } }"
+    response = httpx.post(f"{server}/sparql", content=query,
+                          headers={"Content-Type": "application/sparql-query", "Accept": "text/tab-separated-values"})
+    assert response.status_code == 422
+    assert "limit of 5000" in response.json()["message"]

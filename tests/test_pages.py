@@ -52,9 +52,29 @@ def test_ontology_terms_resolve(server: str) -> None:
     assert "immune checkpoint inhibitor" in html
 
 
-def test_unknown_entity_is_404(server: str) -> None:
-    assert httpx.get(f"{server}/id/no-such-thing").status_code == 404
-    assert httpx.get(f"{server}/id/no-such-thing", headers={"Accept": "text/turtle"}).status_code == 404
+@pytest.mark.parametrize("accept", ["text/html", "text/turtle", "application/n-triples", "application/ld+json",
+                                    "application/rdf+xml"])
+def test_unknown_entity_is_404(server: str, accept: str) -> None:
+    """Regression: in RDF/XML an unknown entity came back as 200 and an empty rdf:RDF."""
+    assert httpx.get(f"{server}/id/no-such-thing", headers={"Accept": accept}).status_code == 404
+
+
+def test_pages_are_not_held_to_the_endpoint_row_cap(built) -> None:
+    """Regression: with --max-rows 50 an entity page said 'invalid IRI' and the home page
+    failed with a 500; the pages' own queries are not the public endpoint's."""
+    from conftest import start_server
+
+    url, process = start_server(built.output, "--max-rows", "50", "--workers", "1")
+    try:
+        assert httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}).status_code == 422
+        page = httpx.get(f"{url}/id/pembrolizumab")
+        assert page.status_code == 200 and "pembrolizumab" in page.text
+        assert httpx.get(f"{url}/").status_code == 200
+        rdf = httpx.get(f"{url}/id/pembrolizumab", headers={"Accept": "text/turtle"})
+        assert len(rdflib.Graph().parse(data=rdf.text, format="turtle")) > 5
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_pages_link_to_each_other(server: str) -> None:
