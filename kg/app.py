@@ -17,6 +17,8 @@ from pathlib import Path
 from rdflib import Graph
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -88,6 +90,11 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
         response.headers.update(error.headers or {})  # 405 says which methods are allowed
         return response
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    # Any web page may query the graph (a YASGUI elsewhere, a notebook in a browser), as on
+    # public SPARQL endpoints; no credentials are involved.
+    cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
+                      allow_headers=["Accept", "Content-Type"])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors],
+                    exception_handlers={HTTPException: http_error})
     app.state.pool = pool
     return app
