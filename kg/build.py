@@ -20,7 +20,7 @@ from typing import TypeVar
 from rdflib import Graph
 
 from kg.convert import records_to_graph
-from kg.export import BackgroundTurtle, replace_directory, serialize
+from kg.export import BackgroundTurtle, check_output_directory, replace_directory, serialize
 from kg.quality import check_quality
 from kg.reasoning import reason
 from kg.records import RecordSet, load_records
@@ -140,8 +140,10 @@ def write_output(result: BuildResult, output_dir: Path) -> Path:
     output as it was.
 
     :param result: a successful build
-    :param output_dir: where to write (created if missing)
+    :param output_dir: where to write (created if missing); it must not exist, be empty or
+        hold an earlier build or release
     :returns: the path of the written graph file
+    :raises ConfigurationError: if ``output_dir`` may not be replaced or cannot be written
     """
     # "export" is the time spent waiting here: the serialisation started during the checks.
     with _timed(result.timings, "export"):
@@ -165,9 +167,12 @@ def build(
     :param records_dir: the curated records (default: the shipped ``data/records``)
     :param progress: called with a line after each stage
     :returns: the build result, with ``output`` set
-    :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
+    :raises ConfigurationError: if an input cannot be loaded, a tool is missing, or
+        ``output_dir`` cannot be written or holds anything but an earlier output (checked
+        before the build starts) (exit 2)
     :raises DataError: if the data fails a check (exit 1); nothing is written then
     """
+    check_output_directory(output_dir)
     result = build_graph(records_dir, progress=progress)
     write_output(result, output_dir)
     if progress:

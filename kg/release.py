@@ -31,7 +31,16 @@ import pyoxigraph as ox
 
 from kg.build import BuildResult, build_graph, load_ontology
 from kg.errors import ConfigurationError
-from kg.export import CONTEXT_FILE, FORMATS, export_file, replace_directory, serialize, write_atomically
+from kg.export import (
+    CONTEXT_FILE,
+    FORMATS,
+    check_output_directory,
+    check_output_file,
+    export_file,
+    replace_directory,
+    serialize,
+    write_atomically,
+)
 from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
 from kg.records import load_records
 from kg.resources import resource_path
@@ -65,9 +74,11 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
     :param records_dir: the records the SSSOM mappings are made from (default: the shipped ones)
     :returns: the written path
     :raises ValueError: for an unknown format
-    :raises ConfigurationError: if the built graph (or a record file) cannot be loaded
+    :raises ConfigurationError: if the output cannot be written (checked first), or the built
+        graph (or a record file) cannot be loaded
     :raises DataError: if the records fail a check (``sssom``)
     """
+    check_output_file(output)
     if fmt in FORMATS:
         return export_file(graph_file, output, fmt)
     if fmt == "void":
@@ -113,10 +124,13 @@ def write_release(result: BuildResult, output_dir: Path) -> Path:
     leaves the previous release as it was.
 
     :param result: a successful build
-    :param output_dir: the release directory (created if missing)
+    :param output_dir: the release directory (created if missing); it must not exist, be
+        empty or hold an earlier release or build
     :returns: the release directory
-    :raises ConfigurationError: if a shipped file cannot be read
+    :raises ConfigurationError: if a shipped file cannot be read, or ``output_dir`` may not be
+        replaced or cannot be written
     """
+    check_output_directory(output_dir)
     files = release_files(result)
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()))
     return replace_directory(output_dir, {**files, CHECKSUMS_FILE: sums.encode("utf-8")})
@@ -134,9 +148,12 @@ def release(
     :param records_dir: the curated records (default: the shipped ``data/records``)
     :param progress: called with a line after each stage
     :returns: the release directory
-    :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
+    :raises ConfigurationError: if an input cannot be loaded, a tool is missing, or
+        ``output_dir`` cannot be written or holds anything but an earlier output (checked
+        before the build starts) (exit 2)
     :raises DataError: if the data fails a check (exit 1); nothing is written then
     """
+    check_output_directory(output_dir)
     result = build_graph(records_dir, progress=progress)
     written = write_release(result, output_dir)
     if progress:

@@ -34,6 +34,7 @@ def previous_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("previous") / "dist"
     output.mkdir()
     (output / "sarcoma-kg.ttl").write_text("# the previous build\n", encoding="utf-8")
+    (output / "build-report.json").write_text("{}\n", encoding="utf-8")
     return output
 
 
@@ -167,3 +168,25 @@ def test_numbers_in(text: str, number: str) -> None:
 @pytest.mark.parametrize(("text", "number"), [("65-6%", "65.6"), ("one and two", "3"), ("1,0865", "10865")])
 def test_numbers_not_in(text: str, number: str) -> None:
     assert Decimal(number) not in _numbers_in(text)
+
+
+def test_build_refuses_a_directory_that_holds_no_earlier_output(tmp_path: Path) -> None:
+    """'build --output-dir data' once deleted the curated records: now nothing is deleted."""
+    target = tmp_path / "data"
+    (target / "records").mkdir(parents=True)
+    (target / "records" / "curated.yaml").write_text("therapies: []\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--output-dir", str(target)])
+    assert result.exit_code == 2, result.output
+    assert f"refusing to replace {target}" in result.output and "records:" not in result.output
+    assert (target / "records" / "curated.yaml").read_text(encoding="utf-8") == "therapies: []\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["data"]
+
+
+@pytest.mark.parametrize("where", ["file-parent", "proc"])
+def test_build_to_an_unwritable_place_fails_before_building(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "dist" if where == "file-parent" else Path("/proc/sarcoma-kg-dist")
+    result = CliRunner().invoke(main, ["build", "--output-dir", str(target)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: cannot write {target}"), result.output
+    assert "records:" not in result.output  # refused before the build started

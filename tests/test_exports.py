@@ -94,3 +94,20 @@ def test_cancelled_background_turtle_stops_its_process_and_removes_its_file() ->
     assert not workdir.exists()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
+
+
+@pytest.mark.parametrize("where", ["proc", "file-parent", "empty", "directory"])
+@pytest.mark.parametrize("fmt", ["nt", "void", "sssom"])
+def test_export_to_an_unwritable_place_is_a_configuration_error(built, tmp_path: Path, where: str,
+                                                                 fmt: str) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    output = {"proc": "/proc/sarcoma-kg.out", "file-parent": str(tmp_path / "a-file" / "x.out"), "empty": "",
+              "directory": str(tmp_path)}[where]
+    result = run("export", "--format", fmt, "--output", output, "--graph", str(built.output))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    expected = {"proc": "cannot write /proc/sarcoma-kg.out: /proc is not writable",
+                "file-parent": f"{tmp_path / 'a-file'} is not a directory",
+                "empty": "names no file", "directory": "is a directory"}[where]
+    assert expected in result.stderr, result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["a-file"]

@@ -15,7 +15,8 @@ import pytest
 import rdflib
 from conftest import oxigraph_binary, oxigraph_load
 
-from kg.export import context_path
+from kg.errors import ConfigurationError
+from kg.export import context_path, replace_directory
 from kg.mappings import default_mappings_path
 from kg.release import write_release
 from kg.resources import resource_path
@@ -62,6 +63,7 @@ def test_a_failed_release_leaves_the_previous_one(built, tmp_path: Path, monkeyp
     target = tmp_path / "release"
     target.mkdir()
     (target / "previous").write_text("kept", encoding="utf-8")
+    (target / "SHA256SUMS").write_text("", encoding="utf-8")
     calls = []
 
     def failing_sha256(data: bytes) -> object:
@@ -75,7 +77,7 @@ def test_a_failed_release_leaves_the_previous_one(built, tmp_path: Path, monkeyp
     with pytest.raises(OSError, match="disk full"):
         write_release(built, target)
     assert [path.name for path in tmp_path.iterdir()] == ["release"]
-    assert [path.name for path in target.iterdir()] == ["previous"]
+    assert sorted(path.name for path in target.iterdir()) == ["SHA256SUMS", "previous"]
 
 
 def _rdflib_triples(path: Path, parser: str) -> int:
@@ -133,3 +135,55 @@ def test_release_command(tmp_path: Path) -> None:
     check = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path / "release",
                            check=False, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_release_refuses_a_directory_that_holds_no_earlier_output(built, tmp_path: Path) -> None:
+    """A non-empty directory without SHA256SUMS or build-report.json (a checkout, data/) is never replaced."""
+    target = tmp_path / "project"
+    (target / "records").mkdir(parents=True)
+    (target / "records" / "curated.yaml").write_text("therapies: []\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="holds no earlier build or release"):
+        write_release(built, target)
+    assert [path.relative_to(target).as_posix() for path in sorted(target.rglob("*"))] == [
+        "records", "records/curated.yaml"]
+    assert [path.name for path in tmp_path.iterdir()] == ["project"]
+
+
+def test_release_replaces_an_earlier_release(built, tmp_path: Path) -> None:
+    target = tmp_path / "release"
+    target.mkdir()
+    (target / "SHA256SUMS").write_text("", encoding="utf-8")
+    (target / "stale.txt").write_text("from the earlier release", encoding="utf-8")
+    write_release(built, target)
+    assert not (target / "stale.txt").exists() and (target / "sarcoma-kg.ttl").is_file()
+
+
+def test_a_write_error_is_a_configuration_error_and_keeps_the_previous_directory(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "build-report.json").write_text("{}", encoding="utf-8")
+    # "a" is a file, so "a/b" cannot be written: an OSError half-way through the staging directory.
+    with pytest.raises(ConfigurationError, match="cannot write"):
+        replace_directory(target, {"a": b"1", "a/b": b"2"})
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+    assert [path.name for path in target.iterdir()] == ["build-report.json"]
+
+
+@pytest.mark.parametrize("where", ["file-parent", "proc"])
+def test_release_to_an_unwritable_place_fails_before_building(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "release" if where == "file-parent" else Path("/proc/sarcoma-kg-release")
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "release", str(target)],
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: cannot write {target}"), result.stderr
+    assert "Traceback" not in result.stderr and "records:" not in result.stderr  # refused before the build
+
+
+def test_release_refuses_the_current_directory_of_a_checkout(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("kept", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "release", "."], cwd=tmp_path,
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "holds no earlier build or release" in result.stderr and "records:" not in result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["README.md"]
