@@ -199,7 +199,9 @@ class SparqlEndpoint:
         query_string: bytes = scope.get("query_string", b"")
         if len(query_string) > limit:
             return error_response(413, "request too large", f"the query is longer than {limit} bytes")
-        params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        params = dict(pairs)
+        queries = sum(1 for name, _ in pairs if name == "query")
         headers = {name: value.decode("latin-1") for name, value in scope["headers"]
                    if name in (b"accept", b"content-type", b"content-length")}
         if scope["method"] == "POST":
@@ -212,8 +214,11 @@ class SparqlEndpoint:
             content_type = headers.get(b"content-type", "").split(";")[0].strip().lower()
             if content_type == "application/sparql-query":
                 params["query"] = body.decode("utf-8", errors="replace")
+                queries += 1
             elif content_type == "application/x-www-form-urlencoded":
-                params.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+                form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+                params.update(form)
+                queries += sum(1 for name, _ in form if name == "query")
             elif content_type == "application/sparql-update":
                 return error_response(403, "query refused", "SPARQL Update is not allowed: this endpoint is read-only")
             else:
@@ -224,8 +229,12 @@ class SparqlEndpoint:
         if "default-graph-uri" in params or "named-graph-uri" in params:
             return error_response(403, "query refused",
                                   "default-graph-uri and named-graph-uri are not allowed: the dataset is fixed")
+        if queries > 1:
+            return error_response(400, "more than one query", "give exactly one query (SPARQL 1.1 Protocol, 2.1)")
         query = params.get("query")
-        if not query:
+        if query is not None and not query.strip():
+            return error_response(400, "missing query", "the query is empty")
+        if query is None:
             if self.description is not None and scope["method"] in ("GET", "HEAD"):
                 return self.description(Request(scope, receive))
             return error_response(400, "missing query", "give the query in the 'query' parameter")

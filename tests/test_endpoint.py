@@ -256,3 +256,16 @@ def test_other_web_pages_may_query_the_endpoint(server: str) -> None:
     assert "POST" in preflight.headers["access-control-allow-methods"]
     response = httpx.get(f"{server}/sparql", params={"query": COUNT}, headers=origin)
     assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(("request_kwargs", "error"), [
+    ({"method": "GET", "params": {"query": ""}}, "missing query"),
+    ({"method": "GET", "params": [("query", COUNT), ("query", "ASK {}")]}, "more than one query"),
+    ({"method": "POST", "params": {"query": COUNT}, "content": "ASK {}",
+      "headers": {"Content-Type": "application/sparql-query"}}, "more than one query"),
+])
+def test_an_empty_or_repeated_query_is_a_400(server: str, request_kwargs: dict, error: str) -> None:
+    """The Protocol asks for exactly one query; an empty one gave the Service Description and
+    of two, the last one silently ran."""
+    response = httpx.request(url=f"{server}/sparql", **request_kwargs)
+    assert response.status_code == 400 and response.json()["error"] == error
