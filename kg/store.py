@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.errors import ConfigurationError, QueryError
 
-__all__ = ["construct", "graph_to_store", "open_store", "run_query", "select"]
+__all__ = ["construct", "graph_to_store", "open_store", "read_results", "run_query", "select"]
 
 
 def graph_to_store(graph: Graph) -> ox.Store:
@@ -45,49 +47,104 @@ def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
 
     :param graph_file: the built graph (Turtle or N-Triples, by extension)
     :param store_dir: an on-disk Oxigraph directory. It is bulk-loaded from ``graph_file``
-        once and reopened as it is afterwards (no re-parsing); it is loaded again only when
-        the graph file has changed since (its SHA-256 is kept beside the store).
-    :returns: the store
-    :raises ConfigurationError: if the graph file is missing or cannot be parsed
+        once and reopened read-only afterwards (no re-parsing, and any number of commands
+        and servers may read it at once); it is loaded again only when the graph file has
+        changed since (its SHA-256 is kept beside the store).
+    :returns: the store (read-only when ``store_dir`` is given)
+    :raises ConfigurationError: if the graph file is missing or cannot be parsed, or the
+        store directory cannot be opened, loaded or written
     """
     if store_dir is not None and (store_dir / _SOURCE_MARKER).is_file():
-        recorded = (store_dir / _SOURCE_MARKER).read_text(encoding="utf-8").strip()
-        if not graph_file.is_file() or recorded == _digest(graph_file):
-            return ox.Store(str(store_dir))
-        shutil.rmtree(store_dir)
+        try:
+            recorded = (store_dir / _SOURCE_MARKER).read_text(encoding="utf-8").strip()
+            if not graph_file.is_file() or recorded == _digest(graph_file):
+                return ox.Store.read_only(str(store_dir))
+            shutil.rmtree(store_dir)
+        except (OSError, ValueError) as error:
+            raise ConfigurationError(f"cannot open the store {store_dir}: {error}") from error
     if not graph_file.is_file():
         raise ConfigurationError(f"built graph not found: {graph_file} (run 'sarcoma-kg build' first)")
+    if store_dir is not None:
+        return _load_store(graph_file, store_dir)
     rdf_format = ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+    store = ox.Store()
     try:
-        if store_dir is not None:
-            if store_dir.exists() and any(store_dir.iterdir()):
-                raise ConfigurationError(f"{store_dir} is not empty and holds no Sarcoma-KG store; give an empty directory")
-            store_dir.mkdir(parents=True, exist_ok=True)
-            store = ox.Store(str(store_dir))
-            store.bulk_load(path=str(graph_file), format=rdf_format)
-            store.optimize()
-            store.flush()
-            (store_dir / _SOURCE_MARKER).write_text(_digest(graph_file) + "\n", encoding="utf-8")
-            return store
-        store = ox.Store()
         store.load(path=str(graph_file), format=rdf_format)
     except (OSError, SyntaxError, ValueError) as error:
         raise ConfigurationError(f"cannot load {graph_file}: {error}") from error
     return store
 
 
+def _load_store(graph_file: Path, store_dir: Path) -> ox.Store:
+    """Bulk-load a graph into a new on-disk store, then reopen it read-only.
+
+    :param graph_file: the built graph
+    :param store_dir: an empty or missing directory
+    :returns: the store, read-only (the read-write store is closed, so it holds no lock)
+    :raises ConfigurationError: if the directory holds anything else, is being loaded by
+        another command, or the graph cannot be loaded
+    """
+    if store_dir.exists() and any(store_dir.iterdir()):
+        if (store_dir / "CURRENT").is_file():  # an Oxigraph (RocksDB) store whose load has not finished
+            raise ConfigurationError(f"{store_dir} is not empty: another command is loading it, or its load was "
+                                     "interrupted; wait, or remove the directory")
+        raise ConfigurationError(f"{store_dir} is not empty and holds no Sarcoma-KG store; give an empty directory")
+    rdf_format = ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        store = ox.Store(str(store_dir))
+    except OSError as error:
+        raise ConfigurationError(f"cannot create the store {store_dir}: {error}") from error
+    try:
+        store.bulk_load(path=str(graph_file), format=rdf_format)
+        store.optimize()
+        store.flush()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ConfigurationError(f"cannot load {graph_file} into {store_dir}: {error}") from error
+    del store  # closes the read-write store and releases its lock
+    try:
+        (store_dir / _SOURCE_MARKER).write_text(_digest(graph_file) + "\n", encoding="utf-8")
+        return ox.Store.read_only(str(store_dir))
+    except OSError as error:
+        raise ConfigurationError(f"cannot open the store {store_dir}: {error}") from error
+
+
 def run_query(store: ox.Store, query: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
     """Run a SPARQL query on the store.
+
+    pyoxigraph evaluates lazily: most errors of a running query (a ``SERVICE`` that cannot
+    be reached, an I/O error of the store) are raised while its results are read, so read
+    them through :func:`read_results`.
 
     :param store: an Oxigraph store
     :param query: SPARQL 1.1 query text
     :returns: pyoxigraph's result object
-    :raises QueryError: with the parser's message if the query is malformed
+    :raises QueryError: with the parser's message if the query is malformed, or the
+        error's message if it fails as it starts (an ``ASK`` with an unreachable ``SERVICE``)
     """
     try:
         return store.query(query)
     except SyntaxError as error:
         raise QueryError(str(error)) from error
+    except (OSError, RuntimeError) as error:
+        raise QueryError(f"the query failed: {error}") from error
+
+
+T = TypeVar("T")
+
+
+def read_results(read: Callable[[], T]) -> T:
+    """Read (iterate, serialise, format) a query's results, turning its run-time errors into a QueryError.
+
+    :param read: reads the results, e.g. ``lambda: format_results(result, "json")``
+    :returns: what ``read`` returns
+    :raises QueryError: if the query fails while its results are read (a ``SERVICE`` that
+        cannot be reached, an I/O error)
+    """
+    try:
+        return read()
+    except (OSError, RuntimeError) as error:
+        raise QueryError(f"the query failed: {error}") from error
 
 
 def select(store: ox.Store, query: str) -> ox.QuerySolutions:
