@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +18,12 @@ from typing import Any, TypeVar
 import click
 
 from kg.build import GRAPH_FILE, build, build_graph
-from kg.errors import SarcomaKGError
+from kg.errors import ConfigurationError, SarcomaKGError
 from kg.queries import get_query, load_queries
 from kg.release import EXPORT_FORMATS, export, release
 from kg.results import RESULT_FORMATS, format_results
 from kg.stats import statistics
-from kg.store import open_store, run_query
+from kg.store import open_store, read_results, run_query
 
 __all__ = ["main"]
 
@@ -114,7 +115,8 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
         values[key] = value
     store = open_store(graph_file, store_dir=store_dir)
-    click.echo(format_results(get_query(name).run(store, values), fmt), nl=False)
+    query = get_query(name)
+    click.echo(read_results(lambda: format_results(query.run(store, values), fmt)), nl=False)
 
 
 @main.command("sparql")
@@ -125,9 +127,26 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
 @_errors
 def sparql_command(query: str, fmt: str, graph_file: Path, store_dir: Path | None) -> None:
     """Run a SPARQL query given as text or as the path of a .rq file."""
-    path = Path(query)
-    text = path.read_text(encoding="utf-8") if query.endswith(".rq") and path.is_file() else query
-    click.echo(format_results(run_query(open_store(graph_file, store_dir=store_dir), text), fmt), nl=False)
+    text = _query_file(Path(query)) if query.endswith(".rq") else query
+    store = open_store(graph_file, store_dir=store_dir)
+    click.echo(read_results(lambda: format_results(run_query(store, text), fmt)), nl=False)
+
+
+def _query_file(path: Path) -> str:
+    """Read a query file named on the command line.
+
+    :param path: a path ending in ``.rq``
+    :returns: its text
+    :raises ConfigurationError: if it is missing, unreadable or not UTF-8
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"query file not found: {path}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(f"{path}: not UTF-8 (byte {error.start}: {error.reason}); save it as UTF-8") from None
+    except OSError as error:
+        raise ConfigurationError(f"cannot read the query file {path}: {error.strerror or error}") from None
 
 
 @main.command("export")
@@ -170,7 +189,7 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @graph_option
 @store_option
 @click.option("--rebuild", is_flag=True, help="Build the graph even if the built graph exists.")
@@ -192,16 +211,31 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
           timeout=timeout, max_rows=max_rows, progress=_progress)
 
 
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")
+
+
 def _sizes(value: str) -> list[int | None]:
+    """Parse ``--sizes``: comma-separated triple counts, ``curated``, or with a k/m suffix.
+
+    :param value: e.g. ``curated,100k,1m`` or ``50000``
+    :returns: the sizes (None for the curated graph)
+    :raises click.BadParameter: for anything else (an empty item, ``k``, ``foo``, 0)
+    """
     sizes: list[int | None] = []
-    for item in value.split(","):
-        item = item.strip().lower().replace("_", "")
+    for raw in value.split(","):
+        item = raw.strip().lower().replace("_", "")
         if item == "curated":
             sizes.append(None)
-        elif item.endswith(("k", "m")):
-            sizes.append(int(float(item[:-1]) * (1_000 if item.endswith("k") else 1_000_000)))
-        else:
-            sizes.append(int(item))
+            continue
+        match = _SIZE.fullmatch(item)
+        scale = {"k": 1_000, "m": 1_000_000, "": 1}[match["suffix"]] if match else 1
+        size = int(float(match["number"]) * scale) if match and (scale > 1 or "." not in item) else 0
+        if size < 1:
+            raise click.BadParameter(
+                f"{raw.strip()!r} is not a size: give 'curated' or a number of triples such as 50000, 100k or 1m",
+                param_hint="--sizes",
+            )
+        sizes.append(size)
     return sizes
 
 
@@ -223,7 +257,8 @@ def bench_command(sizes: str, repeat: int, rdflib_cap: float, rdflib_max_triples
     """Measure load, build, every stored query (Oxigraph vs rdflib) and HTTP, and print the figures."""
     from kg.bench import format_report, run_bench
 
-    report = run_bench(_sizes(sizes), repeat=repeat, rdflib_cap=rdflib_cap, rdflib_max_triples=rdflib_max_triples,
+    parsed = _sizes(sizes)
+    report = run_bench(parsed, repeat=repeat, rdflib_cap=rdflib_cap, rdflib_max_triples=rdflib_max_triples,
                        http=http, clients=clients, http_seconds=http_seconds, seed=seed, progress=_progress)
     click.echo(format_report(report), nl=False)
 

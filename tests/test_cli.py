@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import rdflib
+from click.testing import CliRunner
+
+from kg.cli import _sizes, main
 
 CLI = [sys.executable, "-m", "kg.cli"]
 
@@ -88,3 +94,78 @@ def test_validate_writes_nothing(tmp_path: Path) -> None:
     result = run("validate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("content", "expected"), [(b'SELECT * WHERE { ?s ?p "caf\xe9" }', "not UTF-8"),
+                                                   ('ASK {}'.encode("utf-16"), "not UTF-8"),
+                                                   (None, "query file not found")])
+def test_sparql_file_must_be_a_readable_utf8_file(built, tmp_path: Path, content: bytes | None,
+                                                  expected: str) -> None:
+    """An argument ending in .rq is a file: never run as query text, never a traceback."""
+    query = tmp_path / "query.rq"
+    if content is not None:
+        query.write_bytes(content)
+    result = run("sparql", str(query), "--graph", str(built.output))
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and str(query) in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again on leaving: nothing listens there
+
+
+@pytest.mark.parametrize(("form", "fmt"), [("SELECT * WHERE", "table"), ("SELECT * WHERE", "json"),
+                                           ("ASK", "json"), ("CONSTRUCT { ?s ?p ?o } WHERE", "table")])
+def test_a_query_that_fails_while_running_is_a_query_error(built, form: str, fmt: str) -> None:
+    """pyoxigraph raises a SERVICE's connection error lazily, while the results are read."""
+    query = f"{form} {{ SERVICE <http://127.0.0.1:{_closed_port()}/sparql> {{ ?s ?p ?o }} }}"
+    result = run("sparql", query, "--format", fmt, "--graph", str(built.output))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: the query failed: Connection refused"), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_store_held_by_another_process_is_opened_read_only(built, tmp_path: Path) -> None:
+    """Two commands sharing one --store at once: the second no longer dies on RocksDB's LOCK."""
+    store_dir = tmp_path / "store"
+    first = run("stats", "--format", "json", "--graph", str(built.output), "--store", str(store_dir))
+    assert first.returncode == 0, first.stderr
+    held = ox.Store(str(store_dir))  # another process's read-write handle, holding the lock
+    try:
+        second = run("stats", "--format", "json", "--graph", str(built.output), "--store", str(store_dir))
+    finally:
+        del held
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == json.loads(first.stdout)
+
+
+def test_a_store_that_cannot_be_opened_is_a_configuration_error(built, tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    assert run("stats", "--graph", str(built.output), "--store", str(store_dir)).returncode == 0
+    for path in store_dir.iterdir():
+        if path.name != "sarcoma-kg-source.sha256":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    result = run("stats", "--graph", str(built.output), "--store", str(store_dir))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: cannot open the store {store_dir}"), result.stderr
+
+
+@pytest.mark.parametrize("sizes", ["foo", "", "k", "0", "1.5", "1e3"])
+def test_bench_refuses_a_size_that_is_not_one(sizes: str) -> None:
+    result = CliRunner().invoke(main, ["bench", "--sizes", sizes])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --sizes" in result.output and "is not a size" in result.output
+
+
+def test_bench_sizes() -> None:
+    assert _sizes("curated, 100k,1m,1.5k,50_000") == [None, 100_000, 1_000_000, 1_500, 50_000]
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0", "65536"])
+def test_serve_refuses_a_port_out_of_range(port: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--port'" in result.output and "1<=x<=65535" in result.output
