@@ -286,8 +286,9 @@ def check_output_file(output: Path) -> Path:
     :raises ConfigurationError: if the path is empty or a directory, or its folder cannot be
         created or written
     """
-    if not output.name:
-        raise ConfigurationError(f"the output {str(output)!r} names no file; give a file name")
+    if not output.name:  # "" (which pathlib reads as ".") or "/"
+        shown = "is empty" if str(output) == "." else f"{str(output)!r} names no file"
+        raise ConfigurationError(f"the output path {shown}; give a file name")
     if output.is_dir():
         raise ConfigurationError(f"the output {output} is a directory; give a file name")
     _check_writable(output.parent, output=output)

@@ -108,6 +108,6 @@ def test_export_to_an_unwritable_place_is_a_configuration_error(built, tmp_path:
     assert "Traceback" not in result.stderr
     expected = {"proc": "cannot write /proc/sarcoma-kg.out: /proc is not writable",
                 "file-parent": f"{tmp_path / 'a-file'} is not a directory",
-                "empty": "names no file", "directory": "is a directory"}[where]
+                "empty": "the output path is empty", "directory": "is a directory"}[where]
     assert expected in result.stderr, result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
