@@ -9,6 +9,7 @@ and the ontology's properties.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -20,8 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rdflib import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, Graph, URIRef
+from rdflib import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import VOID
+from rdflib.plugins.serializers.turtle import TurtleSerializer
+from rdflib.term import Node
 
 from kg.errors import ConfigurationError
 from kg.identifiers import ONTOLOGY_NAMESPACE, get_converter
@@ -169,7 +172,32 @@ def serialize(graph: Graph, fmt: str = "ttl") -> bytes:
         return ("\n".join(line for line in lines if line) + "\n").encode("utf-8")
     if fmt == "jsonld":
         return out.serialize(format="json-ld", encoding="utf-8", context=load_jsonld_context()["@context"])
+    if fmt == "ttl":
+        stream = io.BytesIO()
+        _ExactTurtleSerializer(out).serialize(stream, encoding="utf-8")
+        return stream.getvalue()
     return out.serialize(format=FORMATS[fmt], encoding="utf-8")
+
+
+class _ExactTurtleSerializer(TurtleSerializer):
+    """rdflib's Turtle, but a literal keeps its lexical form.
+
+    rdflib writes the decimal ``"98"^^xsd:decimal`` as the shorthand ``98.0``, which reads
+    back as another literal (``"98.0"``): the Turtle and the N-Triples of one graph then
+    differ, and a number is no longer written as its source wrote it. Here a number or
+    boolean is written as a shorthand only when the shorthand is its lexical form.
+    """
+
+    def label(self, node: Node, position: int) -> str:
+        if isinstance(node, Literal) and node.datatype in _SHORTHAND_TYPES:
+            short = super().label(node, position)
+            if short != str(node):
+                return node._literal_n3(use_plain=False, qname_callback=lambda dt: self.get_pname(dt, True))
+            return short
+        return super().label(node, position)
+
+
+_SHORTHAND_TYPES = frozenset({XSD.integer, XSD.decimal, XSD.double, XSD.boolean})
 
 
 def _discard(state: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import pytest
 import rdflib
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import VOID
+from rdflib.namespace import VOID, XSD
 
 from kg.build import load_ontology
 from kg.export import BackgroundTurtle, context_path, load_jsonld_context, serialize, write_jsonld_context
@@ -111,3 +111,12 @@ def test_export_to_an_unwritable_place_is_a_configuration_error(built, tmp_path:
                 "empty": "the output path is empty", "directory": "is a directory"}[where]
     assert expected in result.stderr, result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
+
+
+@pytest.mark.parametrize(("fmt", "parser"), [("ttl", "turtle"), ("nt", "nt"), ("xml", "xml")])
+def test_every_rdf_export_reads_back_as_the_same_graph(built, fmt: str, parser: str) -> None:
+    """Regression: the Turtle wrote the decimal "98" as 98.0, which reads back as another
+    literal, so the Turtle and the N-Triples of a release held different triples."""
+    graph = Graph().parse(data=serialize(built.graph, fmt), format=parser)
+    assert isomorphic(graph, built.graph)
+    assert Literal("98", datatype=XSD.decimal) in set(graph.objects())
