@@ -349,22 +349,34 @@ def _numbers_in(text: str) -> set[Decimal]:
 #: give them from the context of the value (the "24-month" of a landmark rate, the "of
 #: four" of "three had a PR"); add them here once the records say so where they are.
 WRITTEN_IN: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "measurements": {"numeric": ("value",), "numerator": ("value",)},
+    "measurements": {"numeric": ("value",), "numerator": ("value",),
+                     # a landmark time or a denominator is often printed beside the value
+                     # ("PFS rate at 24 months: 38%"), so the quote may carry it instead
+                     "denominator": ("value", "evidence.quote"), "time_value": ("value", "evidence.quote")},
     "findings": {"cohort_size": ("population_text", "statement")},
 }
+
+
+def _text_at(data: Mapping[str, Any], path: str) -> str | None:
+    """The text at a dotted path of a record (``evidence.quote``), or None."""
+    node: Any = data
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, str) else None
 
 
 def _as_written_problems(record: Record) -> Iterator[Problem]:
     """Numbers that are not written in the text they come from (rule numeric-as-written)."""
     for name, sources in WRITTEN_IN.get(record.kind, {}).items():
         number = record.data.get(name)
-        texts = [record.data[source] for source in sources if isinstance(record.data.get(source), str)]
+        texts = [text for source in sources if (text := _text_at(record.data, source)) is not None]
         if number is None or isinstance(number, bool) or not isinstance(number, int | float) or not texts:
             continue
         written = Decimal(number_lexical(number))
         if any(written in _numbers_in(text) for text in texts):
             continue
-        where = " or ".join(f"{source} {record.data[source]!r}" for source in sources if source in record.data)
+        where = " or ".join(f"{source} {_text_at(record.data, source)!r}" for source in sources
+                            if _text_at(record.data, source) is not None)
         yield Problem(
             record.file, record.id, "numeric-as-written",
             f"{name} {number_lexical(number)} is not a number written in {where}; "
