@@ -449,10 +449,16 @@ def load_records(directory: Path | None = None) -> RecordSet:
     files = sorted(directory.rglob("*.yaml"))
     if not files:
         raise ConfigurationError(f"no record files (*.yaml) in {directory}")
+    # A curator's foo.yml would otherwise be skipped without a word, its records lost.
+    problems.extend(Problem(path.relative_to(directory).as_posix(), "(file)", "record-file-name",
+                            "record files are read only when named *.yaml; rename it")
+                    for path in sorted(directory.rglob("*.yml")))
     for path in files:
         name = path.relative_to(directory).as_posix()
         document = _read_yaml(path, name)
         if document is None:
+            problems.append(Problem(name, "(file)", "no-records",
+                                    "the file holds no records (empty, or only comments); add records or remove it"))
             continue
         file_problems, invalid = _schema_problems(document, name, schema)
         problems.extend(file_problems)

@@ -190,3 +190,12 @@ def test_build_to_an_unwritable_place_fails_before_building(tmp_path: Path, wher
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: cannot write {target}"), result.output
     assert "records:" not in result.output  # refused before the build started
+
+
+def test_a_record_file_named_yml_is_not_skipped_silently(records_copy: Path) -> None:
+    """Regression: records in a *.yml file were never read, and the build passed without them."""
+    source = next(records_copy.rglob("*.yaml"))
+    source.rename(source.with_suffix(".yml"))
+    result = CliRunner().invoke(main, ["validate", "--records", str(records_copy)])
+    assert result.exit_code == 1, result.output
+    assert "record-file-name" in result.output and source.with_suffix(".yml").name in result.output
