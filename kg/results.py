@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from kg.errors import QueryError
 from kg.identifiers import get_converter
 
 __all__ = ["RESULT_FORMATS", "format_results", "solutions_to_rows"]
@@ -44,6 +45,15 @@ def solutions_to_rows(solutions: ox.QuerySolutions) -> tuple[list[str], list[dic
     return variables, rows
 
 
+#: Result format name → the RDF syntax a CONSTRUCT or DESCRIBE result is written in.
+_RDF_FORMATS = {"table": ox.RdfFormat.N_TRIPLES, "json": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
+
+
+def _line_ended(text: str) -> str:
+    """End the text with a line break (pyoxigraph's JSON, and an ASK's CSV, have none)."""
+    return text if text.endswith("\n") else text + "\n"
+
+
 def _text(serialised: bytes | None) -> str:
     """The text pyoxigraph serialised (it returns bytes when given no output file)."""
     assert serialised is not None
@@ -54,18 +64,21 @@ def format_results(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
     """Format a query result.
 
     :param result: the result of ``kg.store.run_query``
-    :param fmt: ``table``, ``json``, ``csv``, ``tsv`` or ``xml`` (for SELECT and ASK);
-        CONSTRUCT and DESCRIBE results are always written as N-Triples
-    :returns: the formatted text
+    :param fmt: ``table``, ``json``, ``csv``, ``tsv`` or ``xml`` for SELECT and ASK; for
+        CONSTRUCT and DESCRIBE, ``table`` gives N-Triples, ``json`` JSON-LD and ``xml`` RDF/XML
+    :returns: the formatted text, ending with a line break
     :raises ValueError: for an unknown format
+    :raises QueryError: for CSV or TSV asked of a CONSTRUCT or DESCRIBE
     """
     if fmt not in RESULT_FORMATS:
         raise ValueError(f"unknown result format {fmt!r}; choose one of {', '.join(RESULT_FORMATS)}")
     if isinstance(result, ox.QueryTriples):
-        return _text(result.serialize(format=ox.RdfFormat.N_TRIPLES))
+        if fmt not in _RDF_FORMATS:
+            raise QueryError(f"a CONSTRUCT or DESCRIBE result is RDF: choose {', '.join(_RDF_FORMATS)}, not {fmt!r}")
+        return _line_ended(_text(result.serialize(format=_RDF_FORMATS[fmt])))
     target = RESULT_FORMATS[fmt]
     if target is not None:
-        return _text(result.serialize(format=target))
+        return _line_ended(_text(result.serialize(format=target)))
     if isinstance(result, ox.QueryBoolean):
         return "true\n" if bool(result) else "false\n"
     variables, rows = solutions_to_rows(result)

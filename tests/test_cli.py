@@ -169,3 +169,20 @@ def test_serve_refuses_a_port_out_of_range(port: str) -> None:
     result = CliRunner().invoke(main, ["serve", "--port", port])
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--port'" in result.output and "1<=x<=65535" in result.output
+
+
+@pytest.mark.parametrize(("fmt", "parser"), [("table", "nt"), ("json", "json-ld"), ("xml", "xml")])
+def test_a_construct_comes_in_the_rdf_syntax_its_format_names(built, fmt: str, parser: str) -> None:
+    """Regression: --format json and xml on a CONSTRUCT silently gave N-Triples."""
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = <https://w3id.org/sarcoma-kg/id/pembrolizumab>) }"
+    result = CliRunner().invoke(main, ["sparql", query, "--format", fmt, "--graph", str(built.output)])
+    assert result.exit_code == 0, result.output
+    assert len(rdflib.Graph().parse(data=result.output, format=parser)) > 5
+
+
+def test_csv_of_a_construct_is_refused_and_an_ask_ends_its_line(built) -> None:
+    construct = CliRunner().invoke(main, ["sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "--format", "csv",
+                                          "--graph", str(built.output)])
+    assert construct.exit_code == 2 and "is RDF" in construct.output
+    ask = CliRunner().invoke(main, ["sparql", "ASK {}", "--format", "csv", "--graph", str(built.output)])
+    assert ask.output == "true\n"
