@@ -100,6 +100,8 @@ def validate_command(records_dir: Path | None) -> None:
 def query_command(name: str | None, list_queries: bool, params: tuple[str, ...], fmt: str,
                   graph_file: Path, store_dir: Path | None) -> None:
     """Run a stored query (see --list for names and parameters)."""
+    if name is None and params and not list_queries:
+        raise click.UsageError("give the name of the query the parameters are for (see --list)")
     if list_queries or name is None:
         for query in load_queries().values():
             parameters = ", ".join(
@@ -114,8 +116,9 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
         values[key] = value
+    query = get_query(name)  # an unknown name is reported before a missing graph
+    query.render(values)  # and so are unknown or invalid parameters
     store = open_store(graph_file, store_dir=store_dir)
-    query = get_query(name)
     click.echo(read_results(lambda: format_results(query.run(store, values), fmt)), nl=False)
 
 

@@ -186,3 +186,18 @@ def test_csv_of_a_construct_is_refused_and_an_ask_ends_its_line(built) -> None:
     assert construct.exit_code == 2 and "is RDF" in construct.output
     ask = CliRunner().invoke(main, ["sparql", "ASK {}", "--format", "csv", "--graph", str(built.output)])
     assert ask.output == "true\n"
+
+
+def test_an_unknown_query_or_parameter_is_named_before_a_missing_graph(tmp_path: Path) -> None:
+    """Regression: without a built graph, 'query nosuch' said the graph was missing."""
+    missing = str(tmp_path / "none.ttl")
+    unknown = CliRunner().invoke(main, ["query", "nosuch", "--graph", missing])
+    assert unknown.exit_code != 0 and "no stored query named 'nosuch'" in unknown.output
+    bad = CliRunner().invoke(main, ["query", "trials-for-subtype", "-p", "bogus=1", "--graph", missing])
+    assert bad.exit_code != 0 and "no parameter bogus" in bad.output
+
+
+def test_parameters_without_a_query_name_are_a_usage_error() -> None:
+    """Regression: 'query -p subtype=x' listed the queries and dropped the parameter."""
+    result = CliRunner().invoke(main, ["query", "-p", "subtype=x"])
+    assert result.exit_code == 2 and "give the name of the query" in result.output
