@@ -60,3 +60,20 @@ def test_every_ontology_term_has_label_and_definition() -> None:
             if str(term).startswith(str(SKG)):
                 assert ONTOLOGY.value(term, RDFS.label) is not None, f"{term} has no label"
                 assert ONTOLOGY.value(term, SKOS.definition) is not None, f"{term} has no definition"
+
+
+def test_every_record_field_is_a_context_term() -> None:
+    """Regression: 'symbol' had no context term, so the context's @vocab made an undeclared
+    skg:symbol and the built graph was no longer OWL 2 DL."""
+    context = load_context()["@context"]
+    missing = sorted(
+        f"{kind}.{field}" for kind, definition in SCHEMA["$defs"].items() if "x-class" in definition
+        for field in definition.get("properties", {}) if field not in context and field not in {"id", "type"}
+    )
+    assert not missing, f"record fields with no term in data/schema/context.jsonld (add one, mapped to a declared property): {missing}"
+
+
+def test_every_ontology_predicate_in_the_graph_is_declared(built) -> None:
+    used = {p for p in set(built.graph.predicates()) if str(p).startswith(str(SKG))}
+    undeclared = sorted(str(p) for p in used if not any(ONTOLOGY.triples((p, RDF.type, None))))
+    assert not undeclared, f"the graph uses ontology properties the ontology does not declare: {undeclared}"
