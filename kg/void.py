@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pyoxigraph as ox
-from rdflib import DCTERMS, RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import DCTERMS, OWL, RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import VOID
 
 from kg import __version__
@@ -23,7 +23,8 @@ SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 DATASET = URIRef("https://w3id.org/sarcoma-kg/dataset")
 LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
-SOURCES = (URIRef("https://doi.org/10.3389/fimmu.2025.1507870"),)
+#: The two reviews, as described in the graph (citation, DOI where there is one, licence).
+SOURCES = (URIRef(DATA_NAMESPACE + "huang2025"), URIRef(DATA_NAMESPACE + "wu2025"))
 
 
 def statistics_query() -> StoredQuery:
@@ -58,7 +59,8 @@ def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) ->
     graph.add((DATASET, DCTERMS.description, Literal(
         "Knowledge graph of the evidence on immunotherapy for sarcoma, curated from two CC BY 4.0 reviews.", lang="en")))
     graph.add((DATASET, DCTERMS.license, LICENSE))
-    graph.add((DATASET, DCTERMS.hasVersion, Literal(__version__)))
+    # dcterms:hasVersion would name another resource (a version of this one), not a number
+    graph.add((DATASET, OWL.versionInfo, Literal(__version__)))
     for source in SOURCES:
         graph.add((DATASET, DCTERMS.source, source))
     graph.add((DATASET, VOID.uriSpace, Literal(DATA_NAMESPACE)))

@@ -70,6 +70,13 @@ def test_export_void_counts_the_graph(built, tmp_path: Path) -> None:
     void = Graph().parse(output, format="turtle")
     assert void.value(DATASET, VOID.triples) == Literal(len(built.graph), datatype=rdflib.XSD.integer)
     assert "@prefix void: <http://rdfs.org/ns/void#>" in output.read_text(encoding="utf-8")
+    # regression: only Huang was named as a source, and the version was a dcterms:hasVersion
+    # (which names another resource, a version of this one)
+    sources = set(void.objects(DATASET, rdflib.DCTERMS.source))
+    assert sources == {URIRef("https://w3id.org/sarcoma-kg/id/huang2025"), URIRef("https://w3id.org/sarcoma-kg/id/wu2025")}
+    assert all((source, rdflib.RDF.type, None) in built.graph for source in sources)
+    assert void.value(DATASET, rdflib.OWL.versionInfo) is not None
+    assert void.value(DATASET, rdflib.DCTERMS.hasVersion) is None
 
 
 def test_export_sssom_writes_the_committed_table(tmp_path: Path) -> None:
