@@ -56,6 +56,10 @@ def _page(browser, server: str):
             route.continue_()
 
     page.route("**/*", guard)
+    # what the browser reports as errors (a failed asset, a script error) fails the test too
+    page.on("console", lambda message: outside.append(f"console {message.type}: {message.text}")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: outside.append(f"page error: {error}"))
     return page, outside
 
 
