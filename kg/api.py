@@ -8,6 +8,7 @@ query text; the query then runs like any other on the worker pool.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.routing import Route, Router
 from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
-from kg.queries import StoredQuery, load_queries
+from kg.queries import StoredQuery, load_queries, lookup_query, resolve_entity
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
 __all__ = ["api_router", "openapi_document"]
@@ -101,6 +102,12 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
     }
 
 
+async def _rows(pool: QueryPool, text: str) -> list[dict[str, str]]:
+    """Run one of the server's own SELECT queries: its rows, as plain strings."""
+    result = await pool.query(text, max_rows=1_000)
+    return [{name: cell["value"] for name, cell in row.items()} for row in json.loads(result.body)["results"]["bindings"]]
+
+
 def api_router(pool: QueryPool) -> Router:
     """Build the router of ``/api/queries``, ``/api/queries/{name}`` and ``/openapi.json``.
 
@@ -132,8 +139,14 @@ def api_router(pool: QueryPool) -> Router:
         params = dict(request.query_params)
         params.pop("format", None)
         params.pop("output", None)  # as /sparql: the result format
+        query = queries[name]
         try:
-            text = queries[name].render(params)
+            query.check_names(params)
+            for parameter in query.parameters:  # an IRI parameter may be given by id, CURIE, label...
+                if parameter.kind == "iri" and parameter.name in params:
+                    params[parameter.name] = resolve_entity(parameter, params[parameter.name],
+                                                            await _rows(pool, lookup_query(parameter, params[parameter.name])))
+            text = query.render(params)
         except QueryError as error:
             return error_response(400, "invalid parameter", str(error))
         result_type, rdf_type = requested_media_types(request, dict(request.query_params))

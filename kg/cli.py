@@ -19,11 +19,11 @@ import click
 
 from kg.build import GRAPH_FILE, build, build_graph
 from kg.errors import ConfigurationError, SarcomaKGError
-from kg.queries import get_query, load_queries
+from kg.queries import get_query, load_queries, lookup_query, resolve_entity
 from kg.release import EXPORT_FORMATS, export, release
 from kg.results import RESULT_FORMATS, format_results
 from kg.stats import statistics
-from kg.store import open_store, read_results, run_query
+from kg.store import open_store, read_results, run_query, select
 
 __all__ = ["main"]
 
@@ -117,8 +117,14 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
         values[key] = value
     query = get_query(name)  # an unknown name is reported before a missing graph
-    query.render(values)  # and so are unknown or invalid parameters
+    query.check_names(values)  # and so are unknown parameters
     store = open_store(graph_file, store_dir=store_dir)
+    for parameter in query.parameters:  # an IRI parameter may be given by id, CURIE, label...
+        if parameter.kind == "iri" and parameter.name in values:
+            lookup = select(store, lookup_query(parameter, values[parameter.name]))
+            rows = [{variable.value: term.value for variable in lookup.variables
+                     if (term := solution[variable]) is not None} for solution in lookup]
+            values[parameter.name] = resolve_entity(parameter, values[parameter.name], rows)
     click.echo(read_results(lambda: format_results(query.run(store, values), fmt)), nl=False)
 
 

@@ -17,7 +17,7 @@ an unbound variable.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,7 +27,7 @@ import pyoxigraph as ox
 import yaml
 
 from kg.errors import ConfigurationError, QueryError
-from kg.identifiers import DATA_NAMESPACE, get_converter
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.resources import resource_path
 from kg.store import run_query
 
@@ -37,8 +37,10 @@ __all__ = [
     "default_queries_dir",
     "get_query",
     "load_queries",
+    "lookup_query",
     "page_query",
     "quality_queries",
+    "resolve_entity",
 ]
 
 # Strings, IRIs and comments (skipped), the WHERE keyword, and an opening brace.
@@ -98,6 +100,65 @@ class Parameter:
             raise QueryError(f"parameter {self.name!r}: {value!r} is not a valid {self.kind} ({error})") from error
 
 
+def lookup_query(parameter: Parameter, value: str) -> str:
+    """The query that finds what a value of an IRI parameter names (see :func:`resolve_entity`).
+
+    :param parameter: an ``iri`` parameter
+    :param value: the value as the user wrote it: an IRI, a CURIE, an id in any case, a
+        label, synonym, abbreviation or gene symbol
+    :returns: the text of the ``entity-lookup`` query with the value bound
+    :raises QueryError: if the value is empty
+    """
+    text = value.strip()
+    if not text:
+        raise QueryError(f"parameter {parameter.name!r}: an IRI, a CURIE, an id or a label is needed")
+    plain = ":" not in text
+    candidates = {
+        "entity": _candidate(lambda: _expand(text)),
+        "lowered": _candidate(lambda: _expand(text.lower())),
+        "term": _candidate(lambda: ONTOLOGY_NAMESPACE + text if plain else _expand(text)),
+    }
+    return page_query("entity-lookup").render({**candidates, "text": text.lower()})
+
+
+def _candidate(make: Callable[[], str]) -> str:
+    """An IRI to look for, or the data namespace (which names nothing) where the text makes none."""
+    try:
+        return str(ox.NamedNode(make()).value)
+    except ValueError:
+        return DATA_NAMESPACE
+
+
+def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str, str]]) -> str:
+    """Pick the entity a parameter's value names from the rows of its :func:`lookup_query`.
+
+    The entity whose IRI, CURIE or id the value is wins; otherwise the one entity found.
+
+    :param parameter: the parameter
+    :param value: the value as the user wrote it
+    :param rows: the lookup's rows, each with ``match`` (an IRI) and maybe ``label``
+    :returns: the IRI of the entity
+    :raises QueryError: if the value names nothing in the graph, or several entities
+    """
+    matches = list(dict.fromkeys(row["match"] for row in rows))
+    try:
+        given = _expand(value)
+    except ValueError:
+        given = None
+    if given in matches:
+        return given
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise QueryError(
+            f"parameter {parameter.name!r}: nothing in the graph is {value!r} (looked for an entity with that id, "
+            "IRI or CURIE, one mapped to it, and one with that label, synonym, abbreviation or gene symbol)"
+        )
+    labels = {row["match"]: row.get("label") for row in rows}
+    named = ", ".join(f"{get_converter().compress(iri, passthrough=True)} ({labels[iri]})" for iri in matches[:8])
+    raise QueryError(f"parameter {parameter.name!r}: {value!r} could be {named}; give one of these ids")
+
+
 def _expand(value: str) -> str:
     value = value.strip()
     if not value:
@@ -147,10 +208,7 @@ class StoredQuery:
         :raises QueryError: if a value is unknown, of the wrong type, or a required one is missing
         """
         values = dict(values or {})
-        unknown = sorted(set(values) - {p.name for p in self.parameters})
-        if unknown:
-            known = ", ".join(p.name for p in self.parameters) or "none"
-            raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
+        self.check_names(values)
         variables, terms = [], []
         for parameter in self.parameters:
             value = values.get(parameter.name, parameter.default)
@@ -165,6 +223,17 @@ class StoredQuery:
         position = _where_group_start(self.text)
         block = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
         return self.text[:position] + block + self.text[position:]
+
+    def check_names(self, values: Mapping[str, str]) -> None:
+        """Check that the query has a parameter of each name given.
+
+        :param values: parameter name to value
+        :raises QueryError: naming the unknown parameters and the known ones
+        """
+        unknown = sorted(set(values) - {p.name for p in self.parameters})
+        if unknown:
+            known = ", ".join(p.name for p in self.parameters) or "none"
+            raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
 
     def run(self, store: ox.Store, values: Mapping[str, str] | None = None
             ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:

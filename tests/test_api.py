@@ -72,3 +72,26 @@ def test_an_empty_iri_parameter_is_refused(server: str) -> None:
 def test_output_names_the_result_format_as_on_sparql(server: str) -> None:
     response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-1", "output": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+
+
+@pytest.mark.parametrize("value", ["UPS", "ups", "Undifferentiated-Pleomorphic-Sarcoma", "undifferentiated pleomorphic sarcoma",
+                                   "skgid:undifferentiated-pleomorphic-sarcoma"])
+def test_a_subtype_may_be_named_by_id_label_or_abbreviation_in_any_case(server: str, value: str) -> None:
+    """Regression: subtype=UPS (and Leiomyosarcoma, or a MONDO CURIE) answered 200 with no rows."""
+    expected = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr",
+                         params={"subtype": "undifferentiated-pleomorphic-sarcoma"}).json()
+    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": value})
+    assert response.status_code == 200 and response.json() == expected
+    assert expected["results"]["bindings"], "the UPS answer has rows"
+
+
+def test_a_mapped_identifier_names_its_entity(server: str) -> None:
+    by_mondo = httpx.get(f"{server}/api/queries/trials-for-subtype", params={"subtype": "MONDO:0005058"}).json()
+    by_id = httpx.get(f"{server}/api/queries/trials-for-subtype", params={"subtype": "leiomyosarcoma"}).json()
+    assert by_mondo == by_id and by_id["results"]["bindings"]
+
+
+def test_a_value_that_names_nothing_is_a_400_that_says_so(server: str) -> None:
+    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": "no-such-sarcoma"})
+    assert response.status_code == 400
+    assert "nothing in the graph is 'no-such-sarcoma'" in response.json()["message"]

@@ -201,3 +201,12 @@ def test_parameters_without_a_query_name_are_a_usage_error() -> None:
     """Regression: 'query -p subtype=x' listed the queries and dropped the parameter."""
     result = CliRunner().invoke(main, ["query", "-p", "subtype=x"])
     assert result.exit_code == 2 and "give the name of the query" in result.output
+
+
+def test_query_parameters_may_be_labels_and_unknown_ones_are_an_error(built) -> None:
+    by_label = CliRunner().invoke(main, ["query", "therapies-by-target", "-p", "target=CTLA4", "--format", "csv",
+                                         "--graph", str(built.output)])
+    assert by_label.exit_code == 0 and "ipilimumab" in by_label.output
+    unknown = CliRunner().invoke(main, ["query", "therapies-by-target", "-p", "target=nothing-like-it",
+                                        "--graph", str(built.output)])
+    assert unknown.exit_code != 0 and "nothing in the graph is 'nothing-like-it'" in unknown.output
