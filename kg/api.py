@@ -23,7 +23,8 @@ from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
 __all__ = ["api_router", "openapi_document"]
 
-_SCHEMA_TYPES = {"iri": ("string", "iri"), "string": ("string", None), "integer": ("integer", None),
+# An entity parameter takes ids, CURIEs and labels as well as IRIs, so no "iri" format.
+_SCHEMA_TYPES = {"iri": ("string", None), "string": ("string", None), "integer": ("integer", None),
                  "decimal": ("number", None), "boolean": ("boolean", None)}
 
 
@@ -38,7 +39,8 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
             schema["default"] = parameter.default
         description = parameter.description or f"{parameter.kind} value"
         if parameter.kind == "iri":
-            description += " (a full IRI, a CURIE, or a Sarcoma-KG id such as undifferentiated-pleomorphic-sarcoma)"
+            description += ("; also a mapped identifier's CURIE (MONDO:0005058), or a label, synonym, abbreviation "
+                            "or gene symbol in any case (UPS, CTLA4)")
         parameters.append({
             "name": parameter.name, "in": "query", "description": description,
             "required": parameter.required and parameter.default is None, "schema": schema,
