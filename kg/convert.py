@@ -19,7 +19,7 @@ from rdflib import Graph
 
 from kg.errors import ConfigurationError
 from kg.identifiers import get_converter
-from kg.records import RecordSet, load_schema, number_lexical
+from kg.records import XREF_FIELDS, RecordSet, load_schema, number_lexical
 from kg.resources import resource_path
 
 __all__ = ["load_context", "records_to_graph", "records_to_jsonld"]
@@ -81,7 +81,7 @@ class _Preparer:
         return out
 
     def value(self, key: str, item: Any, schema: Mapping[str, Any], parent: str) -> Any:
-        if key == "xrefs":
+        if key in XREF_FIELDS:
             return [self.converter.expand(curie, strict=True) for curie in item]
         if isinstance(item, dict):
             return self.node(item, schema, f"{parent}/{key}")

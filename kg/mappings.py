@@ -31,7 +31,7 @@ from kg import __version__
 from kg.errors import DataError, Problem
 from kg.export import write_atomically
 from kg.identifiers import BIOREGISTRY_VERSION, DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter, verified_ids
-from kg.records import RecordSet
+from kg.records import XREF_FIELDS, RecordSet
 from kg.resources import resource_path
 
 __all__ = [
@@ -97,14 +97,15 @@ def _record_mappings(records: RecordSet) -> Iterable[Mapping | Problem]:
     converter = get_converter()
     known = verified_ids()
     for record in records.records:
-        for xref in record.data.get("xrefs", []) or []:
-            curie = converter.standardize_curie(xref, strict=False)
-            if curie is None or curie not in known:
-                yield Problem(record.file, record.id, "verified-identifier",
-                              f"xref {xref!r} is not a verified row of data/reference/external-ids.csv")
-                continue
-            subject = converter.compress(DATA_NAMESPACE + record.id, strict=True)
-            yield _row(subject, str(record.data["label"]), "skos:exactMatch", curie)
+        subject = converter.compress(DATA_NAMESPACE + record.id, strict=True)
+        for field, predicate in XREF_FIELDS.items():  # exactMatch, or closeMatch for a target's gene
+            for xref in record.data.get(field, []) or []:
+                curie = converter.standardize_curie(xref, strict=False)
+                if curie is None or curie not in known:
+                    yield Problem(record.file, record.id, "verified-identifier",
+                                  f"xref {xref!r} is not a verified row of data/reference/external-ids.csv")
+                    continue
+                yield _row(subject, str(record.data["label"]), predicate, curie)
 
 
 def _ontology_mappings(ontology: Graph) -> Iterable[Mapping | Problem]:

@@ -29,8 +29,13 @@ __all__ = [
     "default_records_dir",
     "load_records",
     "load_schema",
+    "XREF_FIELDS",
     "number_lexical",
 ]
+
+#: The fields that hold external identifiers (CURIEs of verified rows), with the mapping
+#: predicate each becomes: a target's gene is close to it, not the same thing.
+XREF_FIELDS = {"xrefs": "skos:exactMatch", "gene_xrefs": "skos:closeMatch"}
 
 
 @dataclass(frozen=True)
@@ -395,7 +400,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
                           f"numerator {numerator} is larger than denominator {denominator}")
-        for curie in data.get("xrefs", []) or []:
+        for curie in (curie for field in XREF_FIELDS for curie in data.get(field, []) or []):
             standard = converter.standardize_curie(curie, strict=False)
             if standard is None or standard not in known:
                 yield Problem(

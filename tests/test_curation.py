@@ -14,7 +14,7 @@ import pytest
 
 from kg.identifiers import verified_ids
 from kg.quotes import iter_quotes, normalize_whitespace
-from kg.records import RecordSet, load_records
+from kg.records import XREF_FIELDS, RecordSet, load_records
 
 RECORDS: RecordSet = load_records()
 QUOTES = list(iter_quotes(RECORDS))
@@ -83,7 +83,8 @@ def test_every_measurement_and_finding_has_a_quote() -> None:
     assert all(r.data["evidence"]["quote"].strip() for r in facts)
 
 
-@pytest.mark.parametrize("curie", sorted({c for r in RECORDS.records for c in r.data.get("xrefs", [])}))
+@pytest.mark.parametrize("curie", sorted({c for r in RECORDS.records for field in XREF_FIELDS
+                                          for c in r.data.get(field, [])}))
 def test_external_id_is_verified(curie: str) -> None:
     assert curie in verified_ids(), (
         f"{curie} is not a verified row of data/reference/external-ids.csv: remove it rather than guess"

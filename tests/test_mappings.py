@@ -84,3 +84,15 @@ def test_ontology_mapping_to_an_unverified_iri_is_refused(target: str) -> None:
     ontology.add((URIRef(ONTOLOGY_NAMESPACE + "Thing"), SKOS.exactMatch, URIRef(target)))
     with pytest.raises(DataError, match="ontology/sarcoma-kg.ttl"):
         mappings(_records(), ontology=ontology)
+
+
+def test_a_target_is_the_same_as_its_protein_and_close_to_its_gene(built) -> None:
+    """Regression: each target was an exactMatch of its UniProt protein and of its HGNC and
+    NCBI Gene gene, which (exactMatch being transitive) made the gene and the protein one."""
+    from rdflib import SKOS, URIRef
+
+    pd1 = URIRef("https://w3id.org/sarcoma-kg/id/pd-1")
+    exact = {str(o) for o in built.graph.objects(pd1, SKOS.exactMatch)}
+    close = {str(o) for o in built.graph.objects(pd1, SKOS.closeMatch)}
+    assert exact == {"http://purl.uniprot.org/uniprot/Q15116"}
+    assert {iri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for iri in close} >= {"8760", "5133"}
