@@ -24,12 +24,12 @@ from kg.identifiers import DATA_NAMESPACE, get_converter, verified_ids
 from kg.resources import resource_path
 
 __all__ = [
+    "XREF_FIELDS",
     "Record",
     "RecordSet",
     "default_records_dir",
     "load_records",
     "load_schema",
-    "XREF_FIELDS",
     "number_lexical",
 ]
 
@@ -400,7 +400,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
                           f"numerator {numerator} is larger than denominator {denominator}")
-        for curie in (curie for field in XREF_FIELDS for curie in data.get(field, []) or []):
+        for curie in (curie for name in XREF_FIELDS for curie in data.get(name, []) or []):
             standard = converter.standardize_curie(curie, strict=False)
             if standard is None or standard not in known:
                 yield Problem(
