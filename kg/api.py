@@ -8,7 +8,6 @@ query text; the query then runs like any other on the worker pool.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -104,12 +103,6 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
     }
 
 
-async def _rows(pool: QueryPool, text: str) -> list[dict[str, str]]:
-    """Run one of the server's own SELECT queries: its rows, as plain strings."""
-    result = await pool.query(text, max_rows=1_000)
-    return [{name: cell["value"] for name, cell in row.items()} for row in json.loads(result.body)["results"]["bindings"]]
-
-
 def api_router(pool: QueryPool) -> Router:
     """Build the router of ``/api/queries``, ``/api/queries/{name}`` and ``/openapi.json``.
 
@@ -147,7 +140,7 @@ def api_router(pool: QueryPool) -> Router:
             for parameter in query.parameters:  # an IRI parameter may be given by id, CURIE, label...
                 if parameter.kind == "iri" and parameter.name in params:
                     params[parameter.name] = resolve_entity(parameter, params[parameter.name],
-                                                            await _rows(pool, lookup_query(parameter, params[parameter.name])))
+                                                            await pool.rows(lookup_query(parameter, params[parameter.name])))
             text = query.render(params)
         except QueryError as error:
             return error_response(400, "invalid parameter", str(error))

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -55,10 +54,8 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await pool.start()
-        # the server's own query: one row per class, whatever --max-rows says
-        result = await pool.query(statistics_query().text, max_rows=1_000_000)
-        for row in json.loads(result.body)["results"]["bindings"]:
-            statistics[row["class"]["value"]] = int(row["count"]["value"])
+        for row in await pool.rows(statistics_query().text):  # one row per class, whatever --max-rows says
+            statistics[row["class"]] = int(row["count"])
         yield
         await pool.stop()
 

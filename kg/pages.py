@@ -8,7 +8,6 @@ Turtle, N-Triples, JSON-LD or RDF/XML. Every value shown is escaped by Jinja2's 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_que
 from kg.errors import QueryError
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.queries import page_query
-from kg.workers import RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
+from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
 __all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
 
@@ -98,11 +97,6 @@ def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
             "height": 50 + len(rows) * row_height}
 
 
-#: The row cap of the pages' own queries: not the one set for the public endpoint
-#: (``--max-rows``), which a well-linked entity's page can pass.
-_PAGE_MAX_ROWS = 1_000_000
-
-
 def _query_error_response(error: QueryError) -> Response:
     """The JSON error for a page whose query failed."""
     if isinstance(error, QueryTimeout):
@@ -114,9 +108,7 @@ def _query_error_response(error: QueryError) -> Response:
 
 async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
     text = page_query(name).render({"entity": entity} if entity else {})
-    result = await pool.query(text, result_type="application/sparql-results+json", max_rows=_PAGE_MAX_ROWS)
-    bindings = json.loads(result.body)["results"]["bindings"]
-    return [{key: cell["value"] for key, cell in row.items()} for row in bindings]
+    return await pool.rows(text)
 
 
 async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
@@ -166,7 +158,7 @@ def pages_router(pool: QueryPool) -> Router:
             if wanted != _HTML:
                 text = page_query("entity-description").render({"entity": iri})
                 return await run_protocol_query(pool, text, "application/sparql-results+json", wanted,
-                                                max_rows=_PAGE_MAX_ROWS, empty_is_missing=iri)
+                                                max_rows=OWN_MAX_ROWS, empty_is_missing=iri)
             page = await _page(pool, iri)
         except QueryError as error:
             return _query_error_response(error)

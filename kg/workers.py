@@ -15,6 +15,7 @@ import contextlib
 import csv
 import dataclasses
 import io
+import json
 import multiprocessing
 import pickle
 import socket
@@ -28,7 +29,7 @@ import pyoxigraph as ox
 
 from kg.errors import QueryError
 
-__all__ = ["RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge"]
+__all__ = ["OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge"]
 
 #: Media types for SELECT/ASK results, the first being the default.
 RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
@@ -46,6 +47,10 @@ RDF_TYPES: dict[str, ox.RdfFormat] = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
 
+
+#: The row cap of the server's own queries (entity pages, parameter lookups, statistics),
+#: which the public endpoint's ``--max-rows`` must not break; the byte cap still applies.
+OWN_MAX_ROWS = 1_000_000
 
 #: How much of a reply the event loop buffers before it stops reading from the worker.
 _STREAM_LIMIT = 1024 * 1024
@@ -357,3 +362,13 @@ class QueryPool:
         if status in ("QueryError",):
             raise QueryError(payload)
         raise RuntimeError(payload)
+
+    async def rows(self, text: str) -> list[dict[str, str]]:
+        """Run one of the server's own SELECT queries (row cap :data:`OWN_MAX_ROWS`).
+
+        :param text: SPARQL SELECT text
+        :returns: its rows, each variable's value as a plain string (unbound ones left out)
+        :raises QueryError: as :meth:`query`
+        """
+        result = await self.query(text, max_rows=OWN_MAX_ROWS)
+        return [{name: cell["value"] for name, cell in row.items()} for row in json.loads(result.body)["results"]["bindings"]]
