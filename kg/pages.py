@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import curies
+import rdflib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -56,7 +59,15 @@ def _href(iri: str) -> str | None:
 
 
 templates.filters["href"] = _href
-templates.filters["curie"] = lambda iri: get_converter().compress(iri, passthrough=True)
+@cache
+def _display_converter() -> curies.Converter:
+    """The project's prefixes, then rdflib's core ones (rdf, rdfs, owl, xsd), which the
+    Bioregistry table of ``data/reference`` has no row for, so that a page shows
+    ``rdfs:comment`` rather than its full IRI."""
+    return curies.chain([get_converter(), curies.Converter.from_rdflib(rdflib.Graph(bind_namespaces="core"))])
+
+
+templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 
 @dataclass(frozen=True)

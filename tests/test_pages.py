@@ -21,6 +21,13 @@ def test_entity_page_shows_label_types_ids_and_measurements(server: str) -> None
     assert "Outcome measurements" in html and "SARC028" in html
 
 
+def test_pages_name_w3c_properties_by_curie(server: str) -> None:
+    # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row)
+    html = httpx.get(f"{server}/id/m-huang-pollack2020-3").text
+    assert "rdfs:comment" in html and "rdf:type" in html
+    assert ">http://www.w3.org/" not in html
+
+
 def test_study_page_shows_provenance(server: str) -> None:
     html = httpx.get(f"{server}/id/sarc028").text
     assert "NCT02301039" in html
