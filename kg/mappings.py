@@ -5,9 +5,10 @@ The table ``data/mappings/sarcoma-kg.sssom.tsv`` is generated, never edited by h
 - the ``xrefs`` curated on records: each is a verified row of
   ``data/reference/external-ids.csv`` (``kg.records`` refuses any other) and becomes a
   ``skos:exactMatch`` of the record's entity, as in the graph;
-- the ``skos:exactMatch`` and ``skos:closeMatch`` annotations the ontology puts on its own
-  terms (a class such as ``skg:ClinicalTrial``, endpoints such as ``skg:MedianOS``), which
-  must be verified rows too.
+- the ``skos:exactMatch``, ``skos:closeMatch`` and ``skos:relatedMatch`` annotations the
+  ontology puts on its own terms (a class such as ``skg:ClinicalTrial``, endpoints such as
+  ``skg:MedianOS``; a rate or count of a response category, such as ``skg:ORR``, is only
+  related to that category), which must be verified rows too.
 
 Each row takes its ``object_label`` and its ``comment`` (the evidence, strength tag first)
 from the verified row. CURIEs and the ``curie_map`` come from the project's one converter.
@@ -52,7 +53,8 @@ LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 JUSTIFICATION = "semapv:ManualMappingCuration"
 #: Where the prefixes, IRIs and identifier patterns of every mapping come from.
 MAPPING_TOOL = f"Bioregistry {BIOREGISTRY_VERSION}"
-_PREDICATES = {SKOS.exactMatch: "skos:exactMatch", SKOS.closeMatch: "skos:closeMatch"}
+_PREDICATES = {SKOS.exactMatch: "skos:exactMatch", SKOS.closeMatch: "skos:closeMatch",
+               SKOS.relatedMatch: "skos:relatedMatch"}
 
 
 @dataclass(frozen=True, order=True)
@@ -61,7 +63,8 @@ class Mapping:
 
     :param subject_id: the Sarcoma-KG entity or ontology term (``skgid:pembrolizumab``)
     :param subject_label: its label
-    :param predicate_id: ``skos:exactMatch``, or ``skos:closeMatch`` where not exact
+    :param predicate_id: ``skos:exactMatch``, or ``skos:closeMatch`` where not exact, or
+        ``skos:relatedMatch`` where only associated
     :param object_id: the external identifier, as the converter writes it (``NCIT:C106432``)
     :param object_label: the label of the verified row
     :param mapping_justification: always ``semapv:ManualMappingCuration``

@@ -49,7 +49,8 @@ def test_sssom_library_reads_back_the_same_rows(built) -> None:
 def test_rows_are_the_graph_mappings_and_verified_rows(built) -> None:
     converter = get_converter()
     rows = mappings(built.records, ontology=built.graph)
-    predicates = {"skos:exactMatch": SKOS.exactMatch, "skos:closeMatch": SKOS.closeMatch}
+    predicates = {"skos:exactMatch": SKOS.exactMatch, "skos:closeMatch": SKOS.closeMatch,
+                  "skos:relatedMatch": SKOS.relatedMatch}
     from_table = {(URIRef(converter.expand(row.subject_id)), predicates[row.predicate_id],
                    URIRef(converter.expand(row.object_id))) for row in rows}
     in_graph = {(s, p, o) for p in predicates.values() for s, o in built.graph.subject_objects(p)
@@ -60,8 +61,11 @@ def test_rows_are_the_graph_mappings_and_verified_rows(built) -> None:
         assert row.object_id in known, row
         assert (row.object_label, row.comment) == (known[row.object_id].label, known[row.object_id].evidence)
         assert row.mapping_justification == "semapv:ManualMappingCuration"
-    assert {row.predicate_id for row in rows} == {"skos:exactMatch", "skos:closeMatch"}
+    assert {row.predicate_id for row in rows} == set(predicates)
     assert any(row.subject_id == "skg:ClinicalTrial" and row.object_id == "OBI:0003699" for row in rows)
+    # a rate of a response category is not close to the category (NCIt: "Overall Response")
+    assert any(row.subject_id == "skg:ORR" and row.predicate_id == "skos:relatedMatch" and row.object_id == "NCIT:C96613"
+               for row in rows)
 
 
 def _records(*xrefs: str) -> RecordSet:
