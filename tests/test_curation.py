@@ -83,6 +83,18 @@ def test_every_measurement_and_finding_has_a_quote() -> None:
     assert all(r.data["evidence"]["quote"].strip() for r in facts)
 
 
+UNCITED_FINDINGS = [r for r in RECORDS.of_kind("findings") if "study" not in r.data and not r.data["evidence"].get("reference")]
+
+
+@pytest.mark.parametrize("record", UNCITED_FINDINGS, ids=[r.id for r in UNCITED_FINDINGS])
+def test_an_uncited_finding_has_no_study_design(record) -> None:
+    # regression: uncited statements of the reviews were given RetrospectiveCohort (level D)
+    assert record.data.get("design_category") == "DesignNotReported", (
+        f"{record.file}: {record.id} cites no study, so the review gives no design for it: "
+        "set design_category: DesignNotReported"
+    )
+
+
 @pytest.mark.parametrize("curie", sorted({c for r in RECORDS.records for field in XREF_FIELDS
                                           for c in r.data.get(field, [])}))
 def test_external_id_is_verified(curie: str) -> None:
