@@ -58,7 +58,6 @@ def _href(iri: str) -> str | None:
     return iri if iri.startswith(("http://", "https://")) else None
 
 
-templates.filters["href"] = _href
 @cache
 def _display_converter() -> curies.Converter:
     """The project's prefixes, then rdflib's core ones (rdf, rdfs, owl, xsd), which the
@@ -67,6 +66,7 @@ def _display_converter() -> curies.Converter:
     return curies.chain([get_converter(), curies.Converter.from_rdflib(rdflib.Graph(bind_namespaces="core"))])
 
 
+templates.filters["href"] = _href
 templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from kg.identifiers import verified_ids
 from kg.quotes import iter_quotes, normalize_whitespace
-from kg.records import XREF_FIELDS, RecordSet, load_records
+from kg.records import XREF_FIELDS, Record, RecordSet, load_records
 
 RECORDS: RecordSet = load_records()
 QUOTES = list(iter_quotes(RECORDS))
@@ -87,7 +87,7 @@ UNCITED_FINDINGS = [r for r in RECORDS.of_kind("findings") if "study" not in r.d
 
 
 @pytest.mark.parametrize("record", UNCITED_FINDINGS, ids=[r.id for r in UNCITED_FINDINGS])
-def test_an_uncited_finding_has_no_study_design(record) -> None:
+def test_an_uncited_finding_has_no_study_design(record: Record) -> None:
     # regression: uncited statements of the reviews were given RetrospectiveCohort (level D)
     assert record.data.get("design_category") == "DesignNotReported", (
         f"{record.file}: {record.id} cites no study, so the review gives no design for it: "
