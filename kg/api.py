@@ -55,7 +55,7 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
             "200": {"description": "SPARQL results (JSON, XML, CSV or TSV, by Accept)", "content": results},
             "400": {"description": "a parameter value is missing or invalid",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "503": {"description": "the query ran past the time limit",
+            "503": {"description": "the query ran past the time limit, or no worker was free within it (Retry-After)",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     }

@@ -205,7 +205,7 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Query worker processes (queries that may run at once).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
-              help="Seconds a query may run before it is stopped.")
+              help="Seconds a query may run before it is stopped (and may wait for a free worker before it is refused).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1))
 @_errors
 def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,

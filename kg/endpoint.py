@@ -22,9 +22,12 @@ from starlette.types import Receive, Scope, Send
 
 from kg.errors import QueryError
 from kg.safety import QueryRefused, check_read_only
-from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge
+from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge, ServerBusy
 
-__all__ = ["SparqlEndpoint", "error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router"]
+__all__ = [
+    "SparqlEndpoint", "error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router",
+    "timeout_response",
+]
 
 #: Short names accepted in a ``format`` (or ``output``) parameter, as YASGUI and many
 #: clients send them, for SELECT/ASK results and for CONSTRUCT/DESCRIBE results.
@@ -42,14 +45,23 @@ RDF_ALIASES = {
 FORMAT_ALIASES = {**RDF_ALIASES, **RESULT_ALIASES}
 
 
-def error_response(status: int, error: str, message: str) -> JSONResponse:
+def error_response(status: int, error: str, message: str, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """A JSON error body: ``{"error": ..., "message": ...}``.
 
     :param status: the HTTP status
     :param error: a short error name
     :param message: the message for people (the parser's message for a syntax error)
+    :param headers: more response headers (``Retry-After``)
     """
-    return JSONResponse({"error": error, "message": message, "status": status}, status_code=status)
+    return JSONResponse({"error": error, "message": message, "status": status}, status_code=status, headers=headers)
+
+
+def timeout_response(error: QueryTimeout) -> JSONResponse:
+    """The 503 of a query that ran past the time limit, or found no free worker within it
+    (with ``Retry-After``)."""
+    if isinstance(error, ServerBusy):
+        return error_response(503, "server busy", str(error), headers={"Retry-After": str(error.retry_after)})
+    return error_response(503, "query timeout", str(error))
 
 
 def negotiate(accept: str | None, offers: Mapping[str, object]) -> str:
@@ -108,7 +120,7 @@ async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
     except QueryRefused as error:
         return error_response(403, "query refused", str(error))
     except QueryTimeout as error:
-        return error_response(503, "query timeout", str(error))
+        return timeout_response(error)
     except ResultTooLarge as error:
         return error_response(422, "result too large", str(error))
     except QueryError as error:

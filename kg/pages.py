@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
 
-from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query
+from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.queries import page_query
@@ -111,7 +111,7 @@ def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
 def _query_error_response(error: QueryError) -> Response:
     """The JSON error for a page whose query failed."""
     if isinstance(error, QueryTimeout):
-        return error_response(503, "query timeout", str(error))
+        return timeout_response(error)
     if isinstance(error, ResultTooLarge):
         return error_response(422, "result too large", str(error))
     return error_response(400, "invalid IRI", str(error))

@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import multiprocessing
 import pickle
 import socket
@@ -29,7 +30,10 @@ import pyoxigraph as ox
 
 from kg.errors import QueryError
 
-__all__ = ["OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge"]
+__all__ = [
+    "OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge",
+    "ServerBusy",
+]
 
 #: Media types for SELECT/ASK results, the first being the default.
 RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
@@ -58,6 +62,18 @@ _STREAM_LIMIT = 1024 * 1024
 
 class QueryTimeout(QueryError):
     """The query ran past the time limit and was stopped (HTTP 503)."""
+
+
+class ServerBusy(QueryTimeout):
+    """No worker became free within the time limit, so the query was not run (HTTP 503).
+
+    :param message: what happened, for people
+    :param retry_after: seconds after which a worker is likely free again
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ResultTooLarge(QueryError):
@@ -287,6 +303,7 @@ class QueryPool:
         # caches are warm.
         self._idle: asyncio.LifoQueue[_Worker] | None = None
         self._all: list[_Worker] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def _spawn(self) -> _Worker:
         worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
@@ -294,6 +311,7 @@ class QueryPool:
         try:
             await worker.connect(timeout=600)
         except BaseException:
+            worker.kill()
             self._all.remove(worker)
             raise
         return worker
@@ -306,7 +324,10 @@ class QueryPool:
             self._idle.put_nowait(worker)
 
     async def stop(self) -> None:
-        """Stop every worker."""
+        """Stop every worker, and the pool's tasks (replacements being started, queries running)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for worker in self._all:
             worker.kill()
         self._all.clear()
@@ -319,15 +340,51 @@ class QueryPool:
         assert self._idle is not None
         self._idle.put_nowait(replacement)
 
-    async def _roundtrip(self, worker: _Worker,
-                         message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
-        """Send a query and wait for the reply, up to the time limit (``None`` past it)."""
-        worker.send(message)
+    def _in_background(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run a task the pool keeps a reference to until it ends (the loop keeps only a weak one)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _acquire(self) -> _Worker:
+        """A free worker, waiting for one at most the time limit."""
+        assert self._idle is not None, "start() the pool first"
         try:
             async with asyncio.timeout(self.limits.timeout):
-                return await worker.receive()
+                return await self._idle.get()
         except TimeoutError:
+            raise ServerBusy(f"all {self.size} query workers stayed busy for {self.limits.timeout:g} s, so the "
+                             "query was not run; try again later",
+                             retry_after=max(1, math.ceil(self.limits.timeout))) from None
+
+    async def _roundtrip(self, worker: _Worker,
+                         message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
+        """Send a query, wait for the reply up to the time limit, and settle the worker.
+
+        The worker goes back to the idle ones after its reply, and is replaced when it ran
+        past the limit (``None`` is returned) or its stream broke. This runs as a task of its
+        own, so a caller that is cancelled neither loses the worker nor leaves an unread reply
+        in its stream for the next query to take as its own.
+        """
+        try:
+            worker.send(message)
+            async with asyncio.timeout(self.limits.timeout):
+                reply: tuple[str, Any] = await worker.receive()
+        except TimeoutError:
+            self._in_background(self._replace(worker))
             return None
+        except (asyncio.IncompleteReadError, OSError):
+            self._in_background(self._replace(worker))
+            raise RuntimeError("the query worker stopped unexpectedly") from None
+        except asyncio.CancelledError:  # only stop() cancels a round trip: no replacement
+            worker.kill()
+            if worker in self._all:
+                self._all.remove(worker)
+            raise
+        assert self._idle is not None
+        self._idle.put_nowait(worker)
+        return reply
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
                     rdf_type: str = "text/turtle", max_rows: int | None = None) -> QueryResult:
@@ -341,19 +398,15 @@ class QueryPool:
         :returns: the serialised result
         :raises QueryError: with the parser's message for a malformed query
         :raises QueryTimeout: if the query runs past the time limit (its worker is replaced)
+        :raises ServerBusy: if no worker becomes free within the time limit
         :raises ResultTooLarge: if the result is over the row or byte cap
         """
-        assert self._idle is not None, "start() the pool first"
-        worker = await self._idle.get()
-        try:
-            reply = await self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))
-        except (asyncio.IncompleteReadError, OSError):
-            asyncio.get_running_loop().create_task(self._replace(worker))
-            raise RuntimeError("the query worker stopped unexpectedly") from None
+        worker = await self._acquire()
+        # shielded: a cancelled caller stops waiting, the round trip still settles its worker
+        reply = await asyncio.shield(self._in_background(
+            self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))))
         if reply is None:
-            asyncio.get_running_loop().create_task(self._replace(worker))
             raise QueryTimeout(f"the query ran longer than the limit of {self.limits.timeout:g} s and was stopped")
-        self._idle.put_nowait(worker)
         status, payload = reply
         if status == "ok":
             return payload

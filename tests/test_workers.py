@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.workers import Limits, QueryPool, QueryTimeout, ResultTooLarge
+from kg.workers import Limits, QueryPool, QueryTimeout, ResultTooLarge, ServerBusy
 
 LONG = "x" * 1000
 #: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
@@ -132,3 +132,43 @@ def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
         run_with_pool(graph, body)
         with pytest.raises(TimeoutError):
             listener.accept()  # nobody called
+
+
+#: About a second of work on this machine: long enough to cancel, well inside the limit.
+MEDIUM = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"VALUES ?v{n} {{ {' '.join(map(str, range(25)))} }}" for n in range(5)) + " }"
+
+
+def test_a_cancelled_query_leaves_its_worker_to_the_next_query(graph: Path) -> None:
+    """Regression: a caller cancelled while its query ran (``asyncio.wait_for``, a client gone)
+    took the worker with it, and the pool's next query waited for ever."""
+    async def body(pool: QueryPool) -> None:
+        running = asyncio.create_task(pool.query(MEDIUM))
+        await asyncio.sleep(0.2)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        async with asyncio.timeout(8):
+            result = await pool.query("SELECT ?o WHERE { ?s ?p ?o }")
+        # the reply is this query's, not the cancelled one's count left in the stream
+        assert json.loads(result.body)["results"]["bindings"] == [
+            {"o": {"type": "uri", "value": "http://example.org/o"}}]
+
+    run_with_pool(graph, body, timeout=8)
+
+
+def test_a_query_that_finds_no_free_worker_within_the_limit_is_refused_as_busy(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        running = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ServerBusy, match="all 1 query workers stayed busy for 1 s") as refused:
+            await pool.query("ASK { ?s ?p ?o }")
+        assert refused.value.retry_after == 1
+        with pytest.raises(QueryTimeout, match="limit of 1 s"):
+            await running
+        for _ in range(100):  # the replacement loads the store in the background
+            if pool._idle is not None and not pool._idle.empty():
+                break
+            await asyncio.sleep(0.1)
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+    run_with_pool(graph, body, timeout=1)
