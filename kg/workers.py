@@ -304,6 +304,7 @@ class QueryPool:
         self._idle: asyncio.LifoQueue[_Worker] | None = None
         self._all: list[_Worker] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
 
     async def _spawn(self) -> _Worker:
         worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
@@ -318,13 +319,15 @@ class QueryPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded the store."""
+        self._stopped = False
         self._idle = asyncio.LifoQueue()
         workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         for worker in workers:
             self._idle.put_nowait(worker)
 
     async def stop(self) -> None:
-        """Stop every worker, and the pool's tasks (replacements being started, queries running)."""
+        """Stop every worker, and the replacements being started."""
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -350,6 +353,8 @@ class QueryPool:
     async def _acquire(self) -> _Worker:
         """A free worker, waiting for one at most the time limit."""
         assert self._idle is not None, "start() the pool first"
+        if not self._idle.empty():  # no timer to set up when a worker is free
+            return self._idle.get_nowait()
         try:
             async with asyncio.timeout(self.limits.timeout):
                 return await self._idle.get()
@@ -362,29 +367,34 @@ class QueryPool:
                          message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
         """Send a query, wait for the reply up to the time limit, and settle the worker.
 
-        The worker goes back to the idle ones after its reply, and is replaced when it ran
-        past the limit (``None`` is returned) or its stream broke. This runs as a task of its
-        own, so a caller that is cancelled neither loses the worker nor leaves an unread reply
-        in its stream for the next query to take as its own.
+        The worker goes back to the idle ones after its reply. It is replaced when it ran past
+        the limit (``None`` is returned), when its stream broke, and when the caller is
+        cancelled: its query may still be running, and part of its reply may have been read,
+        so it can be neither given the next query nor kept out of the pool for ever.
         """
         try:
             worker.send(message)
             async with asyncio.timeout(self.limits.timeout):
                 reply: tuple[str, Any] = await worker.receive()
         except TimeoutError:
-            self._in_background(self._replace(worker))
+            self._retire(worker)
             return None
         except (asyncio.IncompleteReadError, OSError):
-            self._in_background(self._replace(worker))
+            self._retire(worker)
             raise RuntimeError("the query worker stopped unexpectedly") from None
-        except asyncio.CancelledError:  # only stop() cancels a round trip: no replacement
-            worker.kill()
-            if worker in self._all:
-                self._all.remove(worker)
+        except asyncio.CancelledError:
+            self._retire(worker)
             raise
         assert self._idle is not None
         self._idle.put_nowait(worker)
         return reply
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker and start its replacement in the background (none once stopped)."""
+        if self._stopped:
+            worker.kill()
+        else:
+            self._in_background(self._replace(worker))
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
                     rdf_type: str = "text/turtle", max_rows: int | None = None) -> QueryResult:
@@ -402,9 +412,7 @@ class QueryPool:
         :raises ResultTooLarge: if the result is over the row or byte cap
         """
         worker = await self._acquire()
-        # shielded: a cancelled caller stops waiting, the round trip still settles its worker
-        reply = await asyncio.shield(self._in_background(
-            self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))))
+        reply = await self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))
         if reply is None:
             raise QueryTimeout(f"the query ran longer than the limit of {self.limits.timeout:g} s and was stopped")
         status, payload = reply

@@ -140,7 +140,8 @@ MEDIUM = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"VALUES ?v{n} {{ {' '.jo
 
 def test_a_cancelled_query_leaves_its_worker_to_the_next_query(graph: Path) -> None:
     """Regression: a caller cancelled while its query ran (``asyncio.wait_for``, a client gone)
-    took the worker with it, and the pool's next query waited for ever."""
+    took the worker with it, and the pool's next query waited for ever. Now the worker is
+    replaced (its query may still run, part of its reply may have been read)."""
     async def body(pool: QueryPool) -> None:
         running = asyncio.create_task(pool.query(MEDIUM))
         await asyncio.sleep(0.2)
