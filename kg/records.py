@@ -293,6 +293,8 @@ def _word_numbers(text: str) -> set[Decimal]:
 
     Single words ("three", "thirty"), compounds ("twenty-one", "twenty one") and hundreds
     ("a hundred", "one hundred and five"); each word of a compound also counts on its own.
+    (text2num 3.1, made for speech transcripts, was tried instead: it reads the abbreviation
+    "OS" as 0 and leaves "two-year" unread, both common in the reviews.)
 
     :param text: the text as printed
     :returns: the numbers
