@@ -10,15 +10,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kg.errors import Problem
 from kg.records import RecordSet
 
-__all__ = ["iter_quotes", "normalize_whitespace", "quote_problems"]
+__all__ = ["Passage", "iter_quotes", "normalize_whitespace", "quote_problems", "uncovered_sentences"]
 
 _SPACE = re.compile(r"\s+")
+#: Where a sentence ends: a full stop, question or exclamation mark (after a closing
+#: citation or quote mark too) followed by a space and a capital letter.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+#: The reference list, which no quote is taken from.
+_REFERENCES = re.compile(r"^References\b", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence of a review that no quote covers.
+
+    :param review: the review's id
+    :param offset: where the sentence starts in the review's whitespace-folded text
+    :param text: the sentence (whitespace folded)
+    """
+
+    review: str
+    offset: int
+    text: str
 
 
 def normalize_whitespace(text: str) -> str:
@@ -60,3 +80,42 @@ def quote_problems(records: RecordSet, sources: Path) -> list[Problem]:
             problems.append(Problem(record.file, record.id, "verbatim-quote",
                                     f"quote is not verbatim in {review}: {quote[:80]!r}"))
     return problems
+
+
+def uncovered_sentences(records: RecordSet, sources: Path, *, min_length: int = 40,
+                        covered_share: float = 0.5) -> list[Passage]:
+    """Return the sentences of the reviews' bodies that the curated quotes leave out.
+
+    A curator's to-do list: a sentence counts as covered when at least ``covered_share`` of
+    its characters lie inside some quote of its review. The reference lists are skipped.
+    Many uncovered sentences hold no fact to record (background, opinion, funding); the
+    list says where to look, not what is missing.
+
+    :param records: checked records
+    :param sources: the directory with the reviews' text files
+    :param min_length: shorter sentences (headings, fragments) are not listed
+    :param covered_share: the share of a sentence's characters that quotes must cover
+    :returns: the uncovered sentences, review by review, in reading order
+    """
+    quotes: dict[str, set[str]] = {}
+    for _record, review, quote in iter_quotes(records):
+        quotes.setdefault(review, set()).add(normalize_whitespace(quote))
+    passages = []
+    for review_record in records.of_kind("reviews"):
+        raw = (sources / review_record.data["source_file"]).read_text(encoding="utf-8")
+        if (end := _REFERENCES.search(raw)) is not None:
+            raw = raw[:end.start()]
+        text = normalize_whitespace(raw)
+        covered = bytearray(len(text))
+        for quote in quotes.get(review_record.id, ()):
+            start = text.find(quote)
+            while start >= 0:
+                covered[start:start + len(quote)] = b"\x01" * len(quote)
+                start = text.find(quote, start + 1)
+        position = 0
+        for sentence in _SENTENCE_END.split(text):
+            position, length = text.index(sentence, position), len(sentence)
+            if length >= min_length and sum(covered[position:position + length]) < covered_share * length:
+                passages.append(Passage(review_record.id, position, sentence))
+            position += length
+    return passages

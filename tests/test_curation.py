@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kg.identifiers import verified_ids
-from kg.quotes import iter_quotes, normalize_whitespace
+from kg.quotes import iter_quotes, normalize_whitespace, uncovered_sentences
 from kg.records import XREF_FIELDS, Record, RecordSet, load_records
 
 RECORDS: RecordSet = load_records()
@@ -81,6 +81,16 @@ def test_every_measurement_and_finding_has_a_quote() -> None:
     facts = [r for r in RECORDS.records if r.kind in ("measurements", "findings")]
     assert facts, "the curated data has no measurements or findings"
     assert all(r.data["evidence"]["quote"].strip() for r in facts)
+
+
+def test_uncovered_sentences_are_those_no_quote_covers(sources_dir: Path, review_texts: dict[str, str]) -> None:
+    passages = uncovered_sentences(RECORDS, sources_dir)
+    texts = {passage.text for passage in passages}
+    assert any("Department of Science and Technology of Liaoning Province" in text for text in texts)
+    assert "The utility of TMB as a prognostic tool in UPS is debated." not in texts  # quoted by f-wu-117
+    assert not any("10.1016/s1470-2045(17)30099-2" in text for text in texts), "the reference list is not listed"
+    for passage in passages:
+        assert review_texts[passage.review][passage.offset:].startswith(passage.text)
 
 
 UNCITED_FINDINGS = [r for r in RECORDS.of_kind("findings") if "study" not in r.data and not r.data["evidence"].get("reference")]
