@@ -22,6 +22,21 @@ from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
 __all__ = ["api_router", "openapi_document"]
 
+
+def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    """An OpenAPI response of the JSON error body (with the Retry-After header it may carry)."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if retry_after:
+        response["headers"] = {"Retry-After": {"description": "seconds to wait before trying again (when busy)",
+                                               "schema": {"type": "integer"}}}
+    return response
+
+
+_BUSY = "the query ran past the time limit, or no worker was free within it (then with Retry-After)"
+
 # An entity parameter takes ids, CURIEs and labels as well as IRIs, so no "iri" format.
 _SCHEMA_TYPES = {"iri": ("string", None), "string": ("string", None), "integer": ("integer", None),
                  "decimal": ("number", None), "boolean": ("boolean", None)}
@@ -53,10 +68,9 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
         "parameters": parameters,
         "responses": {
             "200": {"description": "SPARQL results (JSON, XML, CSV or TSV, by Accept)", "content": results},
-            "400": {"description": "a parameter value is missing or invalid",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "503": {"description": "the query ran past the time limit, or no worker was free within it (Retry-After)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "400": _error("a parameter value is missing or invalid"),
+            "422": _error("the result is larger than the row or byte cap"),
+            "503": _error(_BUSY, retry_after=True),
         },
     }
 
@@ -84,10 +98,11 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
             "200": {"description": "results by Accept", "content": {
                 **{t: {"schema": {"type": "string"}} for t in RESULT_TYPES},
                 **{t: {"schema": {"type": "string"}} for t in RDF_TYPES}}},
-            "400": {"description": "malformed query (the parser's message)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "403": {"description": "update, SERVICE or FROM refused",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "400": _error("malformed query (the parser's message)"),
+            "403": _error("update, SERVICE or FROM refused"),
+            "413": _error("the query is longer than the endpoint accepts (POST longer queries)"),
+            "422": _error("the result is larger than the row or byte cap"),
+            "503": _error(_BUSY, retry_after=True),
         },
     }}
     return {

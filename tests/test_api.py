@@ -22,6 +22,17 @@ def test_openapi_document_is_valid(server: str) -> None:
         assert {p["name"] for p in operation["parameters"]} == {p.name for p in query.parameters}
 
 
+def test_openapi_document_names_every_error_the_endpoint_sends() -> None:
+    from kg.api import openapi_document
+
+    document = openapi_document(QUERIES)
+    sparql = document["paths"]["/sparql"]["get"]["responses"]
+    assert {"400", "403", "413", "422", "503"} <= set(sparql)
+    assert "Retry-After" in sparql["503"]["headers"]
+    stored = document["paths"]["/api/queries/trials-for-subtype"]["get"]["responses"]
+    assert {"400", "422", "503"} <= set(stored) and "Retry-After" in stored["503"]["headers"]
+
+
 def test_query_listing(server: str) -> None:
     listing = {item["name"]: item for item in httpx.get(f"{server}/api/queries").json()}
     assert set(listing) == set(QUERIES)
