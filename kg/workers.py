@@ -2,7 +2,8 @@
 
 pyoxigraph offers no query timeout, and a Python signal does not stop a running query;
 so each query runs in a worker process that holds its own store, and a worker that runs
-past the limit is killed and replaced while the other workers go on serving. Results are
+past the limit is killed and replaced while the other workers go on serving, and a query
+that finds no worker free within the limit is refused as busy (:class:`ServerBusy`). Results are
 serialised in the worker by pyoxigraph (the W3C result formats and RDF syntaxes) and
 capped in rows and bytes. A worker cannot open Internet sockets (:mod:`kg.sandbox`), so a
 ``SERVICE`` query that got past the endpoint's check still reaches no other host.
