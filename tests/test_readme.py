@@ -1,0 +1,42 @@
+"""The README's figures about the curated graph are the built graph's, not last month's.
+
+Regression: the counts and the disagreements table were updated by hand after each curation
+round, and nothing failed when one was forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.queries import get_query
+from kg.stats import statistics
+from kg.store import select
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_counts_are_the_built_graphs(store: ox.Store) -> None:
+    counts = statistics(store)
+    expected = (
+        f"{counts['studies']} studies ({counts['clinical trials']} clinical trials), {counts['arms']} arms, "
+        f"{counts['regimens']} regimens, {counts['measurements']} measurements and {counts['findings']} findings "
+        f"(all with a verified quote), {counts['therapies']} therapies, {counts['targets']} targets, "
+        f"{counts['immune cell types']} immune cell types, {counts['TME features']} TME features, "
+        f"{counts['subtypes']} subtypes, {counts['publications']} publications, {counts['disagreements']} disagreements."
+    )
+    written = re.search(r"Counts \(`sarcoma-kg stats`\): (.*?\.)\n\n", README, re.DOTALL)
+    assert written, "README.md has no 'Counts (`sarcoma-kg stats`): ...' paragraph"
+    assert " ".join(written.group(1).split()) == expected, (
+        f"README.md's counts are out of date: write `{expected}` (from `sarcoma-kg stats`)")
+
+
+def test_readme_disagreements_table_has_every_disagreement(store: ox.Store) -> None:
+    section = README.split("### Where the sources disagree", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| study |")]
+    answered = list(select(store, get_query("disagreements").text))
+    assert len(rows) == len(answered), (
+        f"README.md lists {len(rows)} disagreements, the graph has {len(answered)}: paste the table made by "
+        "`sarcoma-kg query disagreements`")
