@@ -306,6 +306,7 @@ class QueryPool:
         self._all: list[_Worker] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self._starting = 0  # workers being replaced
 
     async def _spawn(self) -> _Worker:
         worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
@@ -337,10 +338,14 @@ class QueryPool:
         self._all.clear()
 
     async def _replace(self, worker: _Worker) -> None:
-        worker.kill()
-        if worker in self._all:
-            self._all.remove(worker)
-        replacement = await self._spawn()
+        """Kill a worker and start another (counted in ``_starting`` from :meth:`_retire` on)."""
+        try:
+            worker.kill()
+            if worker in self._all:
+                self._all.remove(worker)
+            replacement = await self._spawn()
+        finally:
+            self._starting -= 1
         assert self._idle is not None
         self._idle.put_nowait(replacement)
 
@@ -352,17 +357,23 @@ class QueryPool:
         return task
 
     async def _acquire(self) -> _Worker:
-        """A free worker, waiting for one at most the time limit."""
+        """A free worker, waiting for one at most the time limit while every worker runs a query.
+
+        Time spent while a worker is being replaced (loading its store) does not count: the
+        replacement will be free, and a store may take longer to load than the limit.
+        """
         assert self._idle is not None, "start() the pool first"
         if not self._idle.empty():  # no timer to set up when a worker is free
             return self._idle.get_nowait()
-        try:
-            async with asyncio.timeout(self.limits.timeout):
-                return await self._idle.get()
-        except TimeoutError:
-            raise ServerBusy(f"all {self.size} query workers stayed busy for {self.limits.timeout:g} s, so the "
-                             "query was not run; try again later",
-                             retry_after=max(1, math.ceil(self.limits.timeout))) from None
+        while True:
+            try:
+                async with asyncio.timeout(self.limits.timeout):
+                    return await self._idle.get()
+            except TimeoutError:
+                if not self._starting:
+                    raise ServerBusy(f"all {self.size} query workers stayed busy for {self.limits.timeout:g} s, "
+                                     "so the query was not run; try again later",
+                                     retry_after=max(1, math.ceil(self.limits.timeout))) from None
 
     async def _roundtrip(self, worker: _Worker,
                          message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
@@ -395,6 +406,7 @@ class QueryPool:
         if self._stopped:
             worker.kill()
         else:
+            self._starting += 1
             self._in_background(self._replace(worker))
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",

@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,18 +159,42 @@ def test_a_cancelled_query_leaves_its_worker_to_the_next_query(graph: Path) -> N
 
 
 def test_a_query_that_finds_no_free_worker_within_the_limit_is_refused_as_busy(graph: Path) -> None:
+    """Two slow queries hold the only worker in turn (the first past the limit, while the
+    second waits for its replacement: loading does not count); the third waits a limit's
+    length while the second runs and is refused."""
     async def body(pool: QueryPool) -> None:
-        running = asyncio.create_task(pool.query(SLOW))
-        await asyncio.sleep(0.05)
-        with pytest.raises(ServerBusy, match="all 1 query workers stayed busy for 1 s") as refused:
+        first = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.02)
+        second = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.03)
+        with pytest.raises(ServerBusy, match="all 1 query workers stayed busy for 2 s") as refused:
             await pool.query("ASK { ?s ?p ?o }")
-        assert refused.value.retry_after == 1
-        with pytest.raises(QueryTimeout, match="limit of 1 s"):
-            await running
-        for _ in range(100):  # the replacement loads the store in the background
-            if pool._idle is not None and not pool._idle.empty():
-                break
-            await asyncio.sleep(0.1)
-        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+        assert refused.value.retry_after == 2
+        for running in (first, second):
+            with pytest.raises(QueryTimeout, match="limit of 2 s"):
+                await running
+        async with asyncio.timeout(30):  # the replacement loads the store, then answers
+            assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
 
-    run_with_pool(graph, body, timeout=1)
+    run_with_pool(graph, body, timeout=2)
+
+
+def test_a_query_waits_for_a_replacement_that_loads_longer_than_the_limit(graph: Path) -> None:
+    """Regression: with a 0.5 s limit, the query after a timeout waited for the replacement
+    worker, which took longer than 0.5 s to start on a loaded machine, and was refused as busy."""
+    async def body(pool: QueryPool) -> None:
+        with pytest.raises(QueryTimeout):
+            await pool.query(SLOW)
+        original = pool._spawn
+
+        async def slow_spawn() -> Any:
+            await asyncio.sleep(1.0)  # a store that takes twice the limit to load
+            return await original()
+
+        pool._spawn = slow_spawn  # type: ignore[method-assign]
+        with pytest.raises(QueryTimeout):
+            await pool.query(SLOW)
+        result = await pool.query("SELECT ?o WHERE { ?s ?p ?o }")
+        assert json.loads(result.body)["results"]["bindings"][0]["o"]["value"] == "http://example.org/o"
+
+    run_with_pool(graph, body, timeout=0.5)
