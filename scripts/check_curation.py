@@ -6,29 +6,30 @@ With --uncovered, also list the sentences of the reviews that no quote covers: w
 look for a fact not yet recorded (most hold none: background, opinion, funding).
 """
 
-import sys
+import argparse
+from collections import Counter
 from pathlib import Path
 
 from kg.errors import DataError
 from kg.quotes import quote_problems, uncovered_sentences
 from kg.records import load_records
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("sources", nargs="?", type=Path, default=Path("../shared/sources"),
+                    help="the directory with the reviews' text (default: ../shared/sources)")
+parser.add_argument("--uncovered", action="store_true", help="list the review sentences no quote covers")
+arguments = parser.parse_args()
 try:
     records = load_records()
 except DataError as error:
     print(error)
     raise SystemExit(1) from None
-arguments = [argument for argument in sys.argv[1:] if argument != "--uncovered"]
-sources = Path(arguments[0] if arguments else "../shared/sources")
-problems = quote_problems(records, sources)
+problems = quote_problems(records, arguments.sources)
 for problem in problems:
     print(problem)
-counts = {}
-for record in records.records:
-    counts[record.kind] = counts.get(record.kind, 0) + 1
-print(f"{len(problems)} quote problem(s); records: {counts}")
-if "--uncovered" in sys.argv[1:]:
-    passages = uncovered_sentences(records, sources)
+print(f"{len(problems)} quote problem(s); records: {dict(Counter(record.kind for record in records.records))}")
+if arguments.uncovered:
+    passages = uncovered_sentences(records, arguments.sources)
     for passage in passages:
         print(f"{passage.review} @{passage.offset}: {passage.text}")
     print(f"{len(passages)} sentence(s) no quote covers")
