@@ -53,11 +53,14 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await pool.start()
-        for row in await pool.rows(statistics_query().text):  # one row per class, whatever --max-rows says
-            statistics[row["class"]] = int(row["count"])
-        yield
-        await pool.stop()
+        if not pool.running:  # ``sarcoma-kg serve`` starts it before the server, to report a bad graph
+            await pool.start()
+        try:
+            for row in await pool.rows(statistics_query().text):  # one row per class, whatever --max-rows says
+                statistics[row["class"]] = int(row["count"])
+            yield
+        finally:
+            await pool.stop()
 
     def rdf_response(request: Request, make_graph: Callable[[], Graph]) -> Response:
         media_type = negotiate(request.headers.get("accept"), RDF_TYPES)

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from kg.errors import QueryError
+from kg.errors import QueryError, WorkerError
 from kg.safety import QueryRefused, check_read_only
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge, ServerBusy
 
@@ -125,7 +125,7 @@ async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
         return error_response(422, "result too large", str(error))
     except QueryError as error:
         return error_response(400, "malformed query", str(error))
-    except RuntimeError as error:
+    except WorkerError as error:
         return error_response(500, "query failed", str(error))
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "Problem",
     "QueryError",
     "SarcomaKGError",
+    "WorkerError",
 ]
 
 
@@ -70,6 +71,16 @@ class QueryError(SarcomaKGError):
     """A SPARQL query or a stored-query parameter is malformed or not allowed.
 
     :param message: the parser's (or the rule's) message, shown to the user as is
+    """
+
+    exit_code = 2
+
+
+class WorkerError(SarcomaKGError):
+    """A query worker process failed: it did not start in time, or stopped, or the query
+    failed in it for a reason other than the query text (HTTP 500).
+
+    :param message: what happened, for people
     """
 
     exit_code = 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,15 +12,28 @@ import uvicorn
 
 from kg.app import create_app
 from kg.build import build
+from kg.errors import ConfigurationError
 from kg.workers import Limits
 
 __all__ = ["serve"]
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket first, so that a port in use is a clear error, not a traceback."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
 
 
 def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None,
           rebuild: bool = False, workers: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
           progress: Callable[[str], None] | None = None) -> None:
     """Serve the graph over HTTP until interrupted, building it first if needed.
+
+    The port is bound and the query workers load the graph before the server starts, so a
+    port in use or a graph that cannot be loaded ends the command with a one-line error.
 
     :param graph_file: the built graph; built into its directory if missing or ``rebuild``
     :param host: the interface to listen on (loopback by default)
@@ -28,6 +44,8 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     :param timeout: seconds a query may run
     :param max_rows: the most rows a result may have
     :param progress: called with a line for each step
+    :raises ConfigurationError: if the port cannot be bound, or the graph or store cannot be loaded
+    :raises DataError: if the graph had to be built and the data fails a check
     """
     say = progress or (lambda line: None)
     if rebuild or not graph_file.is_file():
@@ -36,9 +54,26 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
         from kg.store import open_store
 
         open_store(graph_file, store_dir=store_dir)  # bulk-load once; workers reopen it read-only
+    listener = _listen(host, port)
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
                      limits=Limits(timeout=timeout, max_rows=max_rows))
-    say(f"serving {graph_file} at http://{host}:{port}/ (SPARQL endpoint: /sparql, UI: /query)")
     # Requests are not logged (uvicorn would format an access line per request only to drop it at
     # this level); errors and warnings still are.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    pool = app.state.pool
+
+    async def main() -> None:
+        try:
+            await pool.start()  # the app's lifespan finds it started
+            say(f"serving {graph_file} at http://{host}:{port}/ (SPARQL endpoint: /sparql, UI: /query)")
+            await uvicorn.Server(config).serve(sockets=[listener])
+        finally:
+            await pool.stop()
+
+    try:
+        # uvicorn stops on Ctrl-C and then raises it again; stopping is what was asked for.
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner, \
+                contextlib.suppress(KeyboardInterrupt):
+            runner.run(main())
+    finally:
+        listener.close()

@@ -17,6 +17,7 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 import math
 import multiprocessing
 import pickle
@@ -29,7 +30,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import QueryError
+from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
 
 __all__ = [
     "OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge",
@@ -56,6 +57,11 @@ RDF_TYPES: dict[str, ox.RdfFormat] = {
 #: The row cap of the server's own queries (entity pages, parameter lookups, statistics),
 #: which the public endpoint's ``--max-rows`` must not break; the byte cap still applies.
 OWN_MAX_ROWS = 1_000_000
+
+#: The longest pause between two attempts to start a replacement worker.
+_MAX_RETRY_SECONDS = 60.0
+
+_logger = logging.getLogger(__name__)
 
 #: How much of a reply the event loop buffers before it stops reading from the worker.
 _STREAM_LIMIT = 1024 * 1024
@@ -208,10 +214,11 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
 
     if (reason := deny_network()) is not None:
         warnings.warn(f"query worker: network not sandboxed: {reason}", RuntimeWarning, stacklevel=1)
-    if store_dir is not None:
-        store = ox.Store.read_only(store_dir)
-    else:
-        store = open_store(Path(graph_file))
+    try:
+        store = open_store(Path(graph_file)) if store_dir is None else ox.Store.read_only(store_dir)
+    except (SarcomaKGError, OSError) as error:
+        sock.sendall(_frame(("ConfigurationError", str(error))))
+        return
     sock.sendall(_frame(("ready", None)))
     while True:
         header = _recv_exactly(sock, _FRAME.size)
@@ -252,16 +259,19 @@ class _Worker:
         self.reader, self.writer = await asyncio.open_unix_connection(sock=self.socket, limit=_STREAM_LIMIT)
         try:
             async with asyncio.timeout(timeout):
-                status, _ = await self.receive()
+                status, message = await self.receive()
         except TimeoutError:
             self.kill()
-            raise RuntimeError("a query worker did not start in time") from None
+            raise WorkerError("a query worker did not start in time") from None
         except asyncio.IncompleteReadError:
             self.kill()
-            raise RuntimeError("a query worker stopped while loading the store") from None
+            raise WorkerError("a query worker stopped while loading the store") from None
+        if status == "ConfigurationError":
+            self.kill()
+            raise ConfigurationError(f"a query worker cannot load the graph: {message}")
         if status != "ready":
             self.kill()
-            raise RuntimeError("a query worker failed to start")
+            raise WorkerError("a query worker failed to start")
 
     def send(self, message: object) -> None:
         assert self.writer is not None
@@ -319,8 +329,17 @@ class QueryPool:
             raise
         return worker
 
+    @property
+    def running(self) -> bool:
+        """Whether the pool has been started and not stopped since."""
+        return self._idle is not None and not self._stopped
+
     async def start(self) -> None:
-        """Start the workers and wait until each has loaded the store."""
+        """Start the workers and wait until each has loaded the store.
+
+        :raises ConfigurationError: if a worker cannot load the graph or open the store
+        :raises WorkerError: if a worker does not start in time or stops while starting
+        """
         self._stopped = False
         self._idle = asyncio.LifoQueue()
         workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
@@ -337,17 +356,34 @@ class QueryPool:
             worker.kill()
         self._all.clear()
 
-    async def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and start another (counted in ``_starting`` from :meth:`_retire` on)."""
+    async def _replace(self, worker: _Worker | None, *, attempt: int = 0) -> None:
+        """Kill a worker and start another (counted in ``_starting`` from :meth:`_retire` on).
+
+        A replacement that fails to start (the graph file was removed, the machine is out of
+        memory) is logged and tried again later, with a growing pause during which queries
+        may be refused as busy, so the pool does not shrink for good.
+        """
         try:
-            worker.kill()
-            if worker in self._all:
-                self._all.remove(worker)
+            if worker is not None:
+                worker.kill()
+                if worker in self._all:
+                    self._all.remove(worker)
             replacement = await self._spawn()
+        except (SarcomaKGError, OSError) as error:
+            delay = min(_MAX_RETRY_SECONDS, 2.0 ** attempt)
+            _logger.error("a query worker could not be replaced (%s); trying again in %g s", error, delay)
+            self._in_background(self._replace_later(delay, attempt=attempt + 1))
+            return
         finally:
             self._starting -= 1
         assert self._idle is not None
         self._idle.put_nowait(replacement)
+
+    async def _replace_later(self, delay: float, *, attempt: int) -> None:
+        await asyncio.sleep(delay)
+        if not self._stopped:
+            self._starting += 1
+            await self._replace(None, attempt=attempt)
 
     def _in_background(self, coroutine: Any) -> asyncio.Task[Any]:
         """Run a task the pool keeps a reference to until it ends (the loop keeps only a weak one)."""
@@ -393,7 +429,7 @@ class QueryPool:
             return None
         except (asyncio.IncompleteReadError, OSError):
             self._retire(worker)
-            raise RuntimeError("the query worker stopped unexpectedly") from None
+            raise WorkerError("the query worker stopped unexpectedly") from None
         except asyncio.CancelledError:
             self._retire(worker)
             raise
@@ -435,7 +471,7 @@ class QueryPool:
             raise ResultTooLarge(payload)
         if status in ("QueryError",):
             raise QueryError(payload)
-        raise RuntimeError(payload)
+        raise WorkerError(payload)
 
     async def rows(self, text: str) -> list[dict[str, str]]:
         """Run one of the server's own SELECT queries (row cap :data:`OWN_MAX_ROWS`).

@@ -210,3 +210,29 @@ def test_query_parameters_may_be_labels_and_unknown_ones_are_an_error(built) -> 
     unknown = CliRunner().invoke(main, ["query", "therapies-by-target", "-p", "target=nothing-like-it",
                                         "--graph", str(built.output)])
     assert unknown.exit_code != 0 and "nothing in the graph is 'nothing-like-it'" in unknown.output
+
+
+def test_serve_with_a_graph_it_cannot_load_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Regression: the server started, logged two tracebacks from its workers and exited 3."""
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<http://example.org/s> <http://example.org/p> .\n", encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run("serve", "--graph", str(broken), "--port", str(port))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: a query worker cannot load the graph: cannot load"), result.stderr
+    assert "broken.ttl" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_port_in_use_exits_2_with_one_line(built) -> None:
+    """Regression: a port in use was uvicorn's log line and exit code 3."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--graph", str(built.output), "--port", str(port))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: "), result.stderr
+    assert "Traceback" not in result.stderr

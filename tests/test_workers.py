@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kg.errors import ConfigurationError, WorkerError
 from kg.workers import Limits, QueryPool, QueryTimeout, ResultTooLarge, ServerBusy
 
 LONG = "x" * 1000
@@ -63,7 +64,7 @@ def test_a_worker_that_dies_is_reported_and_replaced(graph: Path) -> None:
         worker = pool._all[0]
         worker.process.kill()
         worker.process.join(timeout=10)
-        with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        with pytest.raises(WorkerError, match="stopped unexpectedly"):
             await pool.query("ASK { ?s ?p ?o }")
         for _ in range(100):  # the replacement loads the store in the background
             if pool._all and pool._all[0] is not worker and pool._idle is not None and not pool._idle.empty():
@@ -91,12 +92,35 @@ def test_a_worker_that_cannot_load_the_graph_fails_the_start_with_a_clear_error(
     async def main() -> None:
         pool = QueryPool(broken, workers=1)
         try:
-            with pytest.raises(RuntimeError, match="stopped while loading the store"):
+            with pytest.raises(ConfigurationError, match=r"cannot load the graph: cannot load .*broken\.ttl"):
                 await pool.start()
         finally:
             await pool.stop()
 
     asyncio.run(main())
+
+
+def test_a_replacement_that_cannot_start_is_tried_again(graph: Path) -> None:
+    """Regression: a replacement worker that failed to start was never reported nor tried
+    again, so the pool shrank for good and then refused every query as busy."""
+    async def body(pool: QueryPool) -> None:
+        graph.rename(graph.with_suffix(".moved"))  # the replacement cannot load the graph
+        with pytest.raises(QueryTimeout):
+            await pool.query(SLOW)
+        for _ in range(50):
+            if not pool._starting:
+                break
+            await asyncio.sleep(0.1)
+        with pytest.raises(ServerBusy):  # no worker while the retry waits
+            await pool.query("ASK { ?s ?p ?o }")
+        graph.with_suffix(".moved").rename(graph)
+        for _ in range(300):  # a retry (after 1 s, then 2 s, ...) finds the graph again
+            if pool._idle is not None and not pool._idle.empty():
+                break
+            await asyncio.sleep(0.1)
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+
+    run_with_pool(graph, body, timeout=0.5)
 
 
 def test_a_result_over_the_byte_cap_is_refused_and_the_pool_answers_again(graph: Path) -> None:
@@ -126,7 +150,7 @@ def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
         query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
 
         async def body(pool: QueryPool) -> None:
-            with pytest.raises(RuntimeError, match="not permitted"):
+            with pytest.raises(WorkerError, match="not permitted"):
                 await pool.query(query)  # straight to the pool: no kg.safety check on the way
             assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
 
