@@ -52,6 +52,9 @@ _TOKENS = re.compile(
 )
 _PARAMETER = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)(?:_(iri|string|integer|decimal|boolean))?\b")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
+#: The lexical forms of xsd:integer and xsd:decimal (no exponent, no NaN or infinity, ASCII digits).
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ class Parameter:
             if self.kind == "iri":
                 return ox.NamedNode(_expand(value))
             if self.kind == "integer":
+                if not _INTEGER.fullmatch(value.strip()):
+                    raise ValueError("write it as digits with an optional sign, such as 10")
                 return ox.Literal(str(int(value)), datatype=ox.NamedNode(_XSD + "integer"))
             if self.kind == "decimal":
-                float(value)
+                if not _DECIMAL.fullmatch(value.strip()):
+                    raise ValueError("write it as digits with an optional sign and point, such as 20 or -0.5")
                 return ox.Literal(value.strip(), datatype=ox.NamedNode(_XSD + "decimal"))
             if self.kind == "boolean":
                 if value.lower() not in ("true", "false"):

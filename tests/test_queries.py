@@ -82,6 +82,31 @@ def test_string_values_are_escaped_by_pyoxigraph() -> None:
     assert str(parameter.term('a" } DROP ALL #')) == '"a\\" } DROP ALL #"'
 
 
+@pytest.mark.parametrize(("kind", "value"), [
+    ("decimal", "nan"), ("decimal", "inf"), ("decimal", "-Infinity"), ("decimal", "1e3"), ("decimal", "1_000"),
+    ("decimal", "."), ("decimal", ""), ("integer", "1_000"), ("integer", "1.5"), ("integer", "\uff11\uff12"),
+])
+def test_numeric_values_must_be_xsd_lexical_forms(kind: str, value: str) -> None:
+    """Regression: a decimal parameter took anything float() reads, and passed "nan", "inf"
+    and "1e3" on as xsd:decimal literals that are not valid decimals."""
+    from kg.queries import Parameter
+
+    with pytest.raises(QueryError, match=f"is not a valid {kind}"):
+        Parameter(name="n", variable=f"_n_{kind}", kind=kind, required=True).term(value)
+
+
+@pytest.mark.parametrize(("kind", "value", "expected"), [
+    ("decimal", "20", '"20"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    ("decimal", " -0.5 ", '"-0.5"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    ("decimal", ".5", '".5"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    ("integer", "+7", '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'),
+])
+def test_numeric_values_in_xsd_lexical_forms_are_kept(kind: str, value: str, expected: str) -> None:
+    from kg.queries import Parameter
+
+    assert str(Parameter(name="n", variable=f"_n_{kind}", kind=kind, required=True).term(value)) == expected
+
+
 def test_where_inside_strings_and_comments_is_skipped() -> None:
     from kg.queries import Parameter, StoredQuery
 
