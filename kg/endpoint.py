@@ -41,8 +41,6 @@ RDF_ALIASES = {
     "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json",
     "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml", "xml": "application/rdf+xml",
 }
-#: Both sets of short names; where one names both, the SELECT/ASK meaning.
-FORMAT_ALIASES = {**RDF_ALIASES, **RESULT_ALIASES}
 
 
 def error_response(status: int, error: str, message: str, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -211,24 +209,37 @@ class SparqlEndpoint:
         query_string: bytes = scope.get("query_string", b"")
         if len(query_string) > limit:
             return error_response(413, "request too large", f"the query is longer than {limit} bytes")
-        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        try:
+            pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            return _not_utf8("the query string")
         params = dict(pairs)
         queries = sum(1 for name, _ in pairs if name == "query")
         headers = {name: value.decode("latin-1") for name, value in scope["headers"]
                    if name in (b"accept", b"content-type", b"content-length")}
         if scope["method"] == "POST":
-            if int(headers.get(b"content-length") or 0) > limit:
+            length = headers.get(b"content-length") or "0"
+            if not length.isascii() or not length.isdigit():
+                return error_response(400, "bad request", f"Content-Length is not a number: {length!r}")
+            if int(length) > limit:
                 return error_response(413, "request too large", f"the request is larger than {limit} bytes")
             try:
                 body = await self._body(receive)
             except _TooLarge:
                 return error_response(413, "request too large", f"the request is larger than {limit} bytes")
             content_type = headers.get(b"content-type", "").split(";")[0].strip().lower()
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return _not_utf8("the request body")
             if content_type == "application/sparql-query":
-                params["query"] = body.decode("utf-8", errors="replace")
+                params["query"] = text
                 queries += 1
             elif content_type == "application/x-www-form-urlencoded":
-                form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+                try:
+                    form = parse_qsl(text, keep_blank_values=True, errors="strict")
+                except UnicodeDecodeError:
+                    return _not_utf8("the request body")
                 params.update(form)
                 queries += sum(1 for name, _ in form if name == "query")
             elif content_type == "application/sparql-update":
@@ -252,6 +263,10 @@ class SparqlEndpoint:
             return error_response(400, "missing query", "give the query in the 'query' parameter")
         result_type, rdf_type = _media_types(headers.get(b"accept"), params)
         return await _answer(self.pool, query, result_type, rdf_type)
+
+
+def _not_utf8(what: str) -> JSONResponse:
+    return error_response(400, "bad request", f"{what} is not UTF-8 (percent-encoded UTF-8 in a form or URL)")
 
 
 def sparql_router(pool: QueryPool, *, max_request_bytes: int = 100_000,

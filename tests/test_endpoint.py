@@ -6,11 +6,13 @@ parsed back into graphs before anything is asserted.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -302,3 +304,45 @@ def test_an_empty_or_repeated_query_is_a_400(server: str, request_kwargs: dict, 
     of two, the last one silently ran."""
     response = httpx.request(url=f"{server}/sparql", **request_kwargs)
     assert response.status_code == 400 and response.json()["error"] == error
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"method": "POST", "content": b'SELECT * WHERE { ?s ?p "caf\xe9" }',
+     "headers": {"Content-Type": "application/sparql-query"}},
+    {"method": "POST", "content": b"query=SELECT+*+WHERE+%7B+%3Fs+%3Fp+%22caf%E9%22+%7D",
+     "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+])
+def test_a_query_that_is_not_utf8_is_a_400(server: str, request_kwargs: dict) -> None:
+    """Regression: bytes that are not UTF-8 were replaced by U+FFFD and the changed query ran."""
+    response = httpx.request(url=f"{server}/sparql", **request_kwargs)
+    assert response.status_code == 400, response.text
+    assert "is not UTF-8" in response.json()["message"]
+    assert httpx.get(f"{server}/sparql", params={"query": COUNT}).status_code == 200
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400(server: str) -> None:
+    response = httpx.get(f"{server}/sparql?query=ASK+%7B+%3Fs+%3Fp+%22caf%E9%22+%7D")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith("the query string is not UTF-8")
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400() -> None:
+    """uvicorn's parser refuses such a request before the app sees it; other ASGI servers may
+    not, and ``int()`` of it was an unhandled error (a 500)."""
+    from kg.endpoint import SparqlEndpoint
+    from kg.workers import QueryPool
+
+    endpoint = SparqlEndpoint(QueryPool(Path("unused.ttl")))  # refused before any query runs
+    scope = {"type": "http", "method": "POST", "query_string": b"",
+             "headers": [(b"content-type", b"application/sparql-query"), (b"content-length", b"12abc")]}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"ASK {}", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(endpoint(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"])["message"] == "Content-Length is not a number: '12abc'"
