@@ -81,39 +81,41 @@ def reason(graph: Graph) -> ReasoningResult:
 
     owlready2.JAVA_EXE = java_executable()
     world = owlready2.World()
-    with tempfile.TemporaryDirectory(prefix="sarcoma-kg-owl-") as tmp:
-        path = Path(tmp) / "input.nt"
-        _reasoner_input(graph).serialize(path, format="nt", encoding="utf-8")
-        try:
-            ontology = world.get_ontology(path.as_uri()).load(format="ntriples")
-        except Exception as error:  # owlready2 raises bare exceptions on parse errors
-            raise ConfigurationError(f"owlready2 could not load the graph: {error}") from error
-        try:
-            with ontology:
-                owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-        except owlready2.OwlReadyInconsistentOntologyError as error:
-            raise DataError(
-                [Problem("(graph)", "(all)", "owl-consistency",
-                         "HermiT found the ontology and data inconsistent; run 'sarcoma-kg validate' for "
-                         "the SHACL report, which usually names the node (a class used against a "
-                         "disjointness axiom, a property outside its domain or range)")],
-                stage="reasoning",
-            ) from error
-        except FileNotFoundError as error:
-            raise ConfigurationError(JAVA_HINT) from error
-        except owlready2.OwlReadyJavaError as error:
-            raise ConfigurationError(f"HermiT failed to run: {error}") from error
-        inferred = Graph()
-        for individual in world.individuals():
-            subject = URIRef(individual.iri)
-            for cls in individual.is_a:
-                if not hasattr(cls, "ancestors"):
-                    continue
-                for ancestor in cls.ancestors(include_self=True):
-                    iri = getattr(ancestor, "iri", "")
-                    if iri.startswith(ONTOLOGY_NAMESPACE):
-                        inferred.add((subject, RDF.type, URIRef(iri)))
-        world.close()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sarcoma-kg-owl-") as tmp:
+            path = Path(tmp) / "input.nt"
+            _reasoner_input(graph).serialize(path, format="nt", encoding="utf-8")
+            try:
+                ontology = world.get_ontology(path.as_uri()).load(format="ntriples")
+            except Exception as error:  # owlready2 raises bare exceptions on parse errors
+                raise ConfigurationError(f"owlready2 could not load the graph: {error}") from error
+            try:
+                with ontology:
+                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+            except owlready2.OwlReadyInconsistentOntologyError as error:
+                raise DataError(
+                    [Problem("(graph)", "(all)", "owl-consistency",
+                             "HermiT found the ontology and data inconsistent; run 'sarcoma-kg validate' for "
+                             "the SHACL report, which usually names the node (a class used against a "
+                             "disjointness axiom, a property outside its domain or range)")],
+                    stage="reasoning",
+                ) from error
+            except FileNotFoundError as error:
+                raise ConfigurationError(JAVA_HINT) from error
+            except owlready2.OwlReadyJavaError as error:
+                raise ConfigurationError(f"HermiT failed to run: {error}") from error
+            inferred = Graph()
+            for individual in world.individuals():
+                subject = URIRef(individual.iri)
+                for cls in individual.is_a:
+                    if not hasattr(cls, "ancestors"):
+                        continue
+                    for ancestor in cls.ancestors(include_self=True):
+                        iri = getattr(ancestor, "iri", "")
+                        if iri.startswith(ONTOLOGY_NAMESPACE):
+                            inferred.add((subject, RDF.type, URIRef(iri)))
+    finally:
+        world.close()  # also when HermiT fails or finds the graph inconsistent
     added = Graph()
     for triple in inferred:
         if triple not in graph:

@@ -100,6 +100,10 @@ def _load_store(graph_file: Path, store_dir: Path) -> ox.Store:
         store.optimize()
         store.flush()
     except (OSError, SyntaxError, ValueError) as error:
+        del store
+        # Leave the directory as it was (empty), not as a half-loaded store the next run refuses.
+        shutil.rmtree(store_dir, ignore_errors=True)
+        store_dir.mkdir(parents=True, exist_ok=True)
         raise ConfigurationError(f"cannot load {graph_file} into {store_dir}: {error}") from error
     del store  # closes the read-write store and releases its lock
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -61,22 +62,25 @@ def start_server(graph: Path, *extra: str) -> tuple[str, subprocess.Popen[bytes]
     """Start ``sarcoma-kg serve`` (a real uvicorn server) on a free loopback port."""
 
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # stderr goes to a file, not a pipe nobody reads: a server that logs much would block on a full pipe.
+    log = Path(tempfile.mkdtemp(prefix="sarcoma-kg-server-")) / "stderr.log"
+    with log.open("wb") as stderr:  # the server keeps its own copy of the file open
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port), *extra],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
-    _wait_until_answering(process, f"{url}/sparql", seconds=60)
+    _wait_until_answering(process, f"{url}/sparql", log=log, seconds=60)
     return url, process
 
 
-def _wait_until_answering(process: subprocess.Popen[bytes], endpoint: str, *, seconds: float) -> None:
-    """Wait until a SPARQL endpoint answers ASK {}, failing if its process exits first."""
+def _wait_until_answering(process: subprocess.Popen[bytes], endpoint: str, *, log: Path, seconds: float) -> None:
+    """Wait until a SPARQL endpoint answers ASK {}, failing with its log if its process exits first."""
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{endpoint} exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"{endpoint} exited: {log.read_text(encoding='utf-8', errors='replace')}")
         try:
             with urllib.request.urlopen(f"{endpoint}?query=ASK%7B%7D", timeout=2):
                 return
@@ -118,12 +122,14 @@ def start_oxigraph(location: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """Serve an Oxigraph database read-only on a free loopback port; returns its SPARQL query URL."""
 
     port = _free_port()
-    process = subprocess.Popen(
-        [str(oxigraph_binary()), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log = Path(tempfile.mkdtemp(prefix="oxigraph-server-")) / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(oxigraph_binary()), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}/query"
-    _wait_until_answering(process, url, seconds=30)
+    _wait_until_answering(process, url, log=log, seconds=30)
     return url, process
 
 

@@ -70,6 +70,20 @@ def test_store_directory_with_foreign_files_is_refused(built, tmp_path: Path) ->
         open_store(built.output, store_dir=tmp_path)
 
 
+def test_a_store_whose_load_fails_is_left_empty(built, tmp_path: Path) -> None:
+    """Regression: a failed bulk load left a half-built store, which the next run refused as
+    'another command is loading it'."""
+    from kg.errors import ConfigurationError
+
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<urn:a> <urn:b> <urn:c> .\n<urn:a> <urn:b> .\n", encoding="utf-8")
+    directory = tmp_path / "store"
+    with pytest.raises(ConfigurationError, match="cannot load .*broken.ttl into"):
+        open_store(broken, store_dir=directory)
+    assert directory.is_dir() and not any(directory.iterdir())
+    assert len(open_store(built.output, store_dir=directory)) > 0
+
+
 @pytest.mark.slow
 def test_bench_prints_its_summary_line() -> None:
     from kg.bench import format_report, run_bench
