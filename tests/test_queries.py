@@ -57,6 +57,28 @@ def test_violation_query_finds_nothing(query, store: ox.Store) -> None:
     assert list(store.query(query.text)) == []
 
 
+VIOLATIONS = Path(__file__).parent / "fixtures" / "violations"
+
+
+@pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
+def test_violation_query_fires_on_its_fixture(query) -> None:
+    """A violation query that can never return a row checks nothing: each has a small graph in
+    fixtures/violations that breaks its rule, whose header names the nodes it must report
+    (``# expect-row:``) and nodes that keep the rule and must not be reported (``# expect-absent:``)."""
+    fixture = VIOLATIONS / f"{query.name}.ttl"
+    assert fixture.is_file(), f"add {fixture.relative_to(Path(__file__).parent)}: a graph on which {query.name} returns rows"
+    header = [line.removeprefix("# ").split(": ", 1) for line in fixture.read_text(encoding="utf-8").splitlines()
+              if line.startswith("# expect-")]
+    expected = {value for key, value in header if key == "expect-row"}
+    absent = {value for key, value in header if key == "expect-absent"}
+    assert expected, f"{fixture.name} needs a '# expect-row: <IRI>' header line"
+    store = ox.Store()
+    store.load(path=str(fixture), format=ox.RdfFormat.TURTLE)
+    reported = {term.value for solution in store.query(query.text) for term in solution if term is not None}
+    assert expected <= reported, f"{query.name} did not report {sorted(expected - reported)} on {fixture.name}"
+    assert not absent & reported, f"{query.name} reported {sorted(absent & reported)}, which keep its rule"
+
+
 @pytest.mark.parametrize("value", [
     "pd-1> . ?s ?p ?o } #",
     'x" } DROP ALL #',
