@@ -2,7 +2,7 @@
 
 Every ``.rq`` file of ``queries/`` becomes ``GET /api/queries/{name}``, with its summary,
 description and typed parameters. Parameter values are bound as RDF terms by
-:meth:`kg.queries.StoredQuery.render` (a trailing VALUES clause), never pasted into the
+:meth:`kg.queries.StoredQuery.render` (a VALUES clause at the start of the WHERE group), never pasted into the
 query text; the query then runs like any other on the worker pool.
 """
 
@@ -122,6 +122,7 @@ def api_router(pool: QueryPool) -> Router:
     """Build the router of ``/api/queries``, ``/api/queries/{name}`` and ``/openapi.json``.
 
     :param pool: the query workers
+    :returns: a router to mount or include in an app
     """
     queries = load_queries()
 

@@ -66,6 +66,7 @@ def load_ontology(path: Path | None = None) -> Graph:
     """Parse the OWL ontology.
 
     :param path: an ontology file in Turtle (default: the shipped one)
+    :returns: the ontology's triples
     :raises ConfigurationError: if it is missing or not valid Turtle
     """
     return parse_turtle(path or _ontology_path(), what="the ontology")

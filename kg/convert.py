@@ -29,6 +29,7 @@ __all__ = ["load_context", "records_to_graph", "records_to_jsonld"]
 def load_context() -> dict[str, Any]:
     """Return the JSON-LD context of the records.
 
+    :returns: the parsed context document
     :raises ConfigurationError: if the context file is missing or not JSON
     """
     path = resource_path("data", "schema", "context.jsonld")

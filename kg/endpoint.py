@@ -50,13 +50,17 @@ def error_response(status: int, error: str, message: str, *, headers: Mapping[st
     :param error: a short error name
     :param message: the message for people (the parser's message for a syntax error)
     :param headers: more response headers (``Retry-After``)
+    :returns: the response
     """
     return JSONResponse({"error": error, "message": message, "status": status}, status_code=status, headers=headers)
 
 
 def timeout_response(error: QueryTimeout) -> JSONResponse:
-    """The 503 of a query that ran past the time limit, or found no free worker within it
-    (with ``Retry-After``)."""
+    """The 503 of a query that ran past the time limit, or found no free worker within it.
+
+    :param error: the timeout, or :class:`kg.workers.ServerBusy` with its ``retry_after``
+    :returns: the JSON error response (with ``Retry-After`` when the server was busy)
+    """
     if isinstance(error, ServerBusy):
         return error_response(503, "server busy", str(error), headers={"Retry-After": str(error.retry_after)})
     return error_response(503, "query timeout", str(error))

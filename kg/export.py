@@ -1,7 +1,8 @@
 """Serialise the graph: Turtle first (deterministic), then N-Triples, JSON-LD, RDF/XML.
 
 Prefixes come from the project's one converter (Bioregistry prefixes plus the project's
-own) and rdflib's W3C namespaces; nothing else names a prefix. JSON-LD is compacted with
+own), rdflib's W3C namespaces and ``obo`` (the OBO PURL namespace, which the Bioregistry
+table has no row for). JSON-LD is compacted with
 the published context ``data/schema/sarcoma-kg.context.jsonld`` (embedded in the output,
 so that it loads offline), which :func:`jsonld_context` generates from the same prefixes
 and the ontology's properties.
@@ -141,6 +142,7 @@ def context_path() -> Path:
 def load_jsonld_context() -> dict[str, Any]:
     """Return the published JSON-LD context of the exports.
 
+    :returns: the parsed context document
     :raises ConfigurationError: if the context file is missing or not JSON
     """
     path = context_path()

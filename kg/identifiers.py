@@ -32,8 +32,8 @@ BIOREGISTRY_VERSION = "0.15.6"
 ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
 DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
 
-#: Namespaces of the project itself and of the W3C vocabularies it reuses; these have no
-#: row in the Bioregistry prefix table of ``data/reference``.
+#: Namespaces of the project itself, which have no row in the Bioregistry prefix table of
+#: ``data/reference``.
 _PROJECT_PREFIXES = {
     "skg": ONTOLOGY_NAMESPACE,
     "skgid": DATA_NAMESPACE,

@@ -156,6 +156,7 @@ def pages_router(pool: QueryPool) -> Router:
     """Build the router of ``/``, ``/id/{id}`` and ``/ontology/{term}``.
 
     :param pool: the query workers
+    :returns: a router to mount or include in an app
     """
 
     async def entity(request: Request) -> Response:

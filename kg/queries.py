@@ -300,7 +300,10 @@ def _parse(path: Path) -> StoredQuery:
 
 
 def default_queries_dir() -> Path:
-    """Return the directory of the shipped stored queries."""
+    """Return the directory of the shipped stored queries.
+
+    :returns: the ``queries`` directory of the source tree or of the installed package
+    """
     return resource_path("queries")
 
 
@@ -315,6 +318,7 @@ def load_queries(directory: Path | None = None) -> dict[str, StoredQuery]:
     """Return the stored queries (competency questions) by name.
 
     :param directory: the queries directory (default: the shipped ``queries``)
+    :returns: every ``*.rq`` file of the directory, parsed, by file name without ``.rq``
     :raises ConfigurationError: if the directory is missing or a header is malformed
     """
     return dict(_load(directory or default_queries_dir()))
@@ -324,6 +328,8 @@ def quality_queries(directory: Path | None = None) -> Iterator[StoredQuery]:
     """Iterate over the ``*-violation.rq`` quality checks (``queries/quality``).
 
     :param directory: the quality queries directory (default: the shipped one)
+    :returns: the checks, in file-name order
+    :raises ConfigurationError: if the directory is missing or a header is malformed
     """
     return iter(_load(directory or default_queries_dir() / "quality").values())
 
@@ -335,6 +341,7 @@ def page_query(name: str) -> StoredQuery:
     """Return one of the package's internal queries (entity pages, VoID statistics).
 
     :param name: the file name in ``kg/page_queries`` without ``.rq``
+    :returns: the query
     :raises ConfigurationError: if there is no such query
     """
     queries = _load(PAGE_QUERIES_DIR)
@@ -348,7 +355,9 @@ def get_query(name: str, directory: Path | None = None) -> StoredQuery:
 
     :param name: the file name without ``.rq``
     :param directory: the queries directory (default: the shipped ``queries``)
+    :returns: the query
     :raises QueryError: if there is no such query, naming the ones there are
+    :raises ConfigurationError: if the directory is missing or a header is malformed
     """
     queries = load_queries(directory)
     if name not in queries:

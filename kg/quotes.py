@@ -54,6 +54,7 @@ def iter_quotes(records: RecordSet) -> Iterator[tuple[Any, str, str]]:
     """Yield (record, review id, quote) for every evidence quote of the records.
 
     :param records: checked records
+    :returns: an iterator of (record, review id, quote), in the records' order
     """
     for record in records.records:
         evidences = record.data.get("evidence")

@@ -41,6 +41,7 @@ class ReasoningResult:
 def java_executable() -> str:
     """Return the Java executable HermiT will run on.
 
+    :returns: the path of the ``java`` found on the ``PATH``
     :raises ConfigurationError: with one line saying how to install Java, if none is found
     """
     java = shutil.which("java")

@@ -351,10 +351,8 @@ def _numbers_in(text: str) -> set[Decimal]:
     return digits | thousands | _word_numbers(text)
 
 
-#: The number fields that must be written in a text field of the same record, and where.
-#: ``denominator`` and ``time_value`` (measurements) are not checked yet: curated records
-#: give them from the context of the value (the "24-month" of a landmark rate, the "of
-#: four" of "three had a PR"); add them here once the records say so where they are.
+#: The number fields that must be written in a text field of the same record, and where
+#: (a dotted name is a field of a nested object).
 WRITTEN_IN: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "measurements": {"numeric": ("value",), "numerator": ("value",),
                      # a landmark time or a denominator is often printed beside the value

@@ -42,6 +42,11 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _rdf_format(graph_file: Path) -> ox.RdfFormat:
+    """The syntax of a built graph, by its extension: N-Triples (``.nt``) or Turtle."""
+    return ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+
+
 def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
     """Open a store holding a built graph.
 
@@ -49,10 +54,11 @@ def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
     :param store_dir: an on-disk Oxigraph directory. It is bulk-loaded from ``graph_file``
         once and reopened read-only afterwards (no re-parsing, and any number of commands
         and servers may read it at once); it is loaded again only when the graph file has
-        changed since (its SHA-256 is kept beside the store).
+        changed since (its SHA-256 is kept beside the store). A loaded store is opened
+        even when the graph file is gone: the store is all a query needs.
     :returns: the store (read-only when ``store_dir`` is given)
-    :raises ConfigurationError: if the graph file is missing or cannot be parsed, or the
-        store directory cannot be opened, loaded or written
+    :raises ConfigurationError: if the graph file is missing (and no loaded store is given)
+        or cannot be parsed, or the store directory cannot be opened, loaded or written
     """
     if store_dir is not None and (store_dir / _SOURCE_MARKER).is_file():
         try:
@@ -66,7 +72,7 @@ def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
         raise ConfigurationError(f"built graph not found: {graph_file} (run 'sarcoma-kg build' first)")
     if store_dir is not None:
         return _load_store(graph_file, store_dir)
-    rdf_format = ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+    rdf_format = _rdf_format(graph_file)
     store = ox.Store()
     try:
         store.load(path=str(graph_file), format=rdf_format)
@@ -89,7 +95,7 @@ def _load_store(graph_file: Path, store_dir: Path) -> ox.Store:
             raise ConfigurationError(f"{store_dir} is not empty: another command is loading it, or its load was "
                                      "interrupted; wait, or remove the directory")
         raise ConfigurationError(f"{store_dir} is not empty and holds no Sarcoma-KG store; give an empty directory")
-    rdf_format = ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
+    rdf_format = _rdf_format(graph_file)
     try:
         store_dir.mkdir(parents=True, exist_ok=True)
         store = ox.Store(str(store_dir))

@@ -32,6 +32,7 @@ def load_shapes(path: Path | None = None) -> Graph:
     """Parse the SHACL shapes.
 
     :param path: a shapes file (default: the shipped one)
+    :returns: the shapes graph
     :raises ConfigurationError: if it is missing or not valid Turtle
     """
     return parse_turtle(path or default_shapes_path(), what="SHACL shapes")
