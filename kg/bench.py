@@ -268,7 +268,12 @@ def _http_timings(url: str, texts: dict[str, str], repeat: int,
 
 
 def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> float:
+    """Requests per second that ``clients`` keep-alive clients get, each posting in turn.
+
+    :raises RuntimeError: if a client's request failed (the figure would be too low)
+    """
     done = [0] * clients
+    failures: list[BaseException] = []
     stop = time.monotonic() + seconds
 
     def client_loop(index: int) -> None:
@@ -279,6 +284,8 @@ def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> flo
                 _post(conn, texts[position % len(texts)])
                 done[index] += 1
                 position += 1
+        except Exception as error:  # noqa: BLE001 - reported by the caller's thread
+            failures.append(error)
         finally:
             conn.close()
 
@@ -288,6 +295,8 @@ def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> flo
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"the throughput run failed: {failures[0]}") from failures[0]
     return round(sum(done) / (time.monotonic() - start), 1)
 
 
