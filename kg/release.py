@@ -104,7 +104,8 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     :returns: relative path (``/``-separated) to content
     :raises ConfigurationError: if a shipped file (ontology, shapes, context) cannot be read
     """
-    files = {name: serialize(result.graph, fmt) for fmt, name in RELEASE_GRAPH_FILES.items()}
+    files = {name: result.turtle.result() if fmt == "ttl" and result.turtle is not None else serialize(result.graph, fmt)
+             for fmt, name in RELEASE_GRAPH_FILES.items()}  # the build's Turtle, serialised while it checked
     store = ox.Store()
     store.load(files["sarcoma-kg.ttl"], format=ox.RdfFormat.TURTLE)
     files[CONTEXT_FILE] = _read("data", "schema", CONTEXT_FILE)
