@@ -10,7 +10,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from kg.errors import DataError
+from kg.errors import SarcomaKGError
 from kg.quotes import quote_problems, uncovered_sentences
 from kg.records import load_records
 
@@ -21,15 +21,15 @@ parser.add_argument("--uncovered", action="store_true", help="list the review se
 arguments = parser.parse_args()
 try:
     records = load_records()
-except DataError as error:
-    print(error)
-    raise SystemExit(1) from None
-problems = quote_problems(records, arguments.sources)
+    problems = quote_problems(records, arguments.sources)
+    passages = uncovered_sentences(records, arguments.sources) if arguments.uncovered else []
+except SarcomaKGError as error:  # exit 1 for data that fails a check, 2 for a file that cannot be read
+    print(f"error: {error}")
+    raise SystemExit(error.exit_code) from None
 for problem in problems:
     print(problem)
 print(f"{len(problems)} quote problem(s); records: {dict(Counter(record.kind for record in records.records))}")
 if arguments.uncovered:
-    passages = uncovered_sentences(records, arguments.sources)
     for passage in passages:
         print(f"{passage.review} @{passage.offset}: {passage.text}")
     print(f"{len(passages)} sentence(s) no quote covers")

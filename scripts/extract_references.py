@@ -18,11 +18,12 @@ from pathlib import Path
 
 import yaml
 
+from kg.quotes import reference_entries
+
 REVIEWS = {
     "huang2025": ("huang2025-frontimmunol-sarcoma-immunotherapy-review.txt", "References", 155),
     "wu2025": ("wu2025-ups-mfs-immunotherapy-review.txt", "References and Recommended Reading", 143),
 }
-ENTRY = re.compile(r"^(?:- |\d+\. )(.*)$")
 DOI_FORMS = (
     re.compile(r"\]\(https://doi\.org/(10\.\d{4,9}/.+)\)\.?$"),  # Wu: [text](https://doi.org/X).
     re.compile(r"(?<!/)<https://doi\.org/(10\.\d{4,9}/\S+?)>"),  # Wu: <https://doi.org/X>.
@@ -33,21 +34,9 @@ YEAR = re.compile(r"(?:\(((?:19|20)\d{2})\)|[.*]\s*((?:19|20)\d{2})[;.:])")
 
 
 def entries(path: Path, heading: str) -> list[str]:
-    """Return the entries of the reference list; a line after an entry cut at a hyphen
-    ("...in the tumor-") continues it, joined by one space."""
+    """Return the entries of the reference list under ``heading``."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    start = lines.index(heading)
-    found: list[str] = []
-    for line in lines[start + 1:]:
-        match = ENTRY.match(line)
-        if not match:
-            continue
-        text = match.group(1).strip()
-        if found and line.startswith("- ") and found[-1].endswith("-"):
-            found[-1] = f"{found[-1]} {text}"
-        else:
-            found.append(text)
-    return found
+    return reference_entries("\n".join(lines[lines.index(heading) + 1:]))
 
 
 def printed_doi(citation: str) -> str | None:

@@ -7,13 +7,13 @@ names the record and what to fix.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from kg.identifiers import verified_ids
-from kg.quotes import iter_quotes, normalize_whitespace, uncovered_sentences
+from kg.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
+from kg.quotes import review_texts as read_review_texts
 from kg.records import XREF_FIELDS, Record, RecordSet, load_records
 
 RECORDS: RecordSet = load_records()
@@ -27,29 +27,17 @@ CITATIONS = [
 
 @pytest.fixture(scope="module")
 def review_texts(sources_dir: Path) -> dict[str, str]:
-    return {
-        review.id: normalize_whitespace((sources_dir / review.data["source_file"]).read_text(encoding="utf-8"))
-        for review in RECORDS.of_kind("reviews")
-    }
+    return {review: normalize_whitespace(text) for review, text in read_review_texts(RECORDS, sources_dir).items()}
 
 
 @pytest.fixture(scope="module")
 def reference_lists(sources_dir: Path) -> dict[str, list[str]]:
-    """Each review's reference list in order: entries start with "- " or "N. " (the PDF
-    text lost some numbers); a line after an entry cut at a hyphen continues it."""
-    lists: dict[str, list[str]] = {}
-    for review in RECORDS.of_kind("reviews"):
-        entries: list[str] = []
-        for line in (sources_dir / review.data["source_file"]).read_text(encoding="utf-8").splitlines():
-            match = re.match(r"^(?:- |\d+\. )(.*)$", line)
-            if not match:
-                continue
-            if entries and line.startswith("- ") and entries[-1].endswith("-"):
-                entries[-1] += " " + match.group(1).strip()
-            else:
-                entries.append(match.group(1).strip())
-        lists[review.id] = [normalize_whitespace(entry) for entry in entries[-review.data["reference_count"]:]]
-    return lists
+    """Each review's reference list in order (the last entries of its lists)."""
+    texts = read_review_texts(RECORDS, sources_dir)
+    return {
+        review.id: [normalize_whitespace(entry) for entry in reference_entries(texts[review.id])[-review.data["reference_count"]:]]
+        for review in RECORDS.of_kind("reviews")
+    }
 
 
 @pytest.mark.parametrize(
