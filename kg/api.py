@@ -17,7 +17,7 @@ from starlette.routing import Route, Router
 from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
-from kg.queries import StoredQuery, load_queries, lookup_query, resolve_entity
+from kg.queries import StoredQuery, load_queries
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
 __all__ = ["api_router", "openapi_document"]
@@ -153,11 +153,8 @@ def api_router(pool: QueryPool) -> Router:
         query = queries[name]
         try:
             query.check_names(params)
-            for parameter in query.parameters:  # an IRI parameter may be given by id, CURIE, label...
-                if parameter.kind == "iri" and parameter.name in params:
-                    params[parameter.name] = resolve_entity(parameter, params[parameter.name],
-                                                            await pool.rows(lookup_query(parameter, params[parameter.name])))
-            text = query.render(params)
+            found = {name: await pool.rows(text) for name, text in query.lookups(params).items()}
+            text = query.render(query.resolve(params, found))
         except QueryError as error:
             return error_response(400, "invalid parameter", str(error))
         result_type, rdf_type = requested_media_types(request, dict(request.query_params))

@@ -8,7 +8,6 @@ command is used wrongly.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -19,11 +18,11 @@ import click
 
 from kg.build import GRAPH_FILE, build, build_graph
 from kg.errors import ConfigurationError, SarcomaKGError
-from kg.queries import get_query, load_queries, lookup_query, resolve_entity
+from kg.queries import get_query, load_queries
 from kg.release import EXPORT_FORMATS, export, release
 from kg.results import RESULT_FORMATS, format_results
-from kg.stats import statistics
-from kg.store import open_store, read_results, run_query, select
+from kg.stats import format_statistics, statistics
+from kg.store import open_store, read_results, run_query
 
 __all__ = ["main"]
 
@@ -104,11 +103,7 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
         raise click.UsageError("give the name of the query the parameters are for (see --list)")
     if list_queries or name is None:
         for query in load_queries().values():
-            parameters = ", ".join(
-                f"{p.name} ({p.kind}{', required' if p.required and p.default is None else ''})"
-                for p in query.parameters
-            )
-            click.echo(f"{query.name}: {query.summary}" + (f"  [parameters: {parameters}]" if parameters else ""))
+            click.echo(query.usage())
         return
     values = {}
     for item in params:
@@ -119,12 +114,6 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
     query = get_query(name)  # an unknown name is reported before a missing graph
     query.check_names(values)  # and so are unknown parameters
     store = open_store(graph_file, store_dir=store_dir)
-    for parameter in query.parameters:  # an IRI parameter may be given by id, CURIE, label...
-        if parameter.kind == "iri" and parameter.name in values:
-            lookup = select(store, lookup_query(parameter, values[parameter.name]))
-            rows = [{variable.value: term.value for variable in lookup.variables
-                     if (term := solution[variable]) is not None} for solution in lookup]
-            values[parameter.name] = resolve_entity(parameter, values[parameter.name], rows)
     click.echo(read_results(lambda: format_results(query.run(store, values), fmt)), nl=False)
 
 
@@ -187,13 +176,7 @@ def release_command(output_dir: Path, records_dir: Path | None) -> None:
 @_errors
 def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
     """Print counts of trials, arms, measurements, findings ... in the built graph."""
-    counts = statistics(open_store(graph_file, store_dir=store_dir))
-    if fmt == "json":
-        click.echo(json.dumps(counts, indent=2))
-        return
-    width = max(len(kind) for kind in counts)
-    for kind, count in counts.items():
-        click.echo(f"{kind.ljust(width)}  {count}")
+    click.echo(format_statistics(statistics(open_store(graph_file, store_dir=store_dir)), fmt=fmt), nl=False)
 
 
 @main.command("serve")

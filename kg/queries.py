@@ -241,16 +241,63 @@ class StoredQuery:
             known = ", ".join(p.name for p in self.parameters) or "none"
             raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
 
+    def usage(self) -> str:
+        """One line naming the query, what it answers and its parameters (``query --list``).
+
+        :returns: ``name: summary  [parameters: name (kind, required), ...]``
+        """
+        parameters = ", ".join(f"{p.name} ({p.kind}{', required' if p.required and p.default is None else ''})"
+                               for p in self.parameters)
+        return f"{self.name}: {self.summary}" + (f"  [parameters: {parameters}]" if parameters else "")
+
+    def lookups(self, values: Mapping[str, str]) -> dict[str, str]:
+        """The queries that find what the given values of IRI parameters name.
+
+        An IRI parameter may be given by id, IRI, CURIE, mapped identifier, label, synonym,
+        abbreviation or gene symbol; run each lookup and pass its rows to :meth:`resolve`.
+
+        :param values: parameter name to value
+        :returns: parameter name to the text of its :func:`lookup_query`
+        :raises QueryError: if a value of an IRI parameter is empty
+        """
+        return {parameter.name: lookup_query(parameter, values[parameter.name])
+                for parameter in self.parameters if parameter.kind == "iri" and parameter.name in values}
+
+    def resolve(self, values: Mapping[str, str], found: Mapping[str, Sequence[Mapping[str, str]]]) -> dict[str, str]:
+        """Replace the values of IRI parameters by the IRIs of the entities they name.
+
+        :param values: parameter name to value
+        :param found: parameter name to the rows of its lookup (see :meth:`lookups`)
+        :returns: the values, each looked-up one replaced by an IRI
+        :raises QueryError: if a value names nothing in the graph, or several entities
+        """
+        parameters = {parameter.name: parameter for parameter in self.parameters}
+        return {**values, **{name: resolve_entity(parameters[name], values[name], rows) for name, rows in found.items()}}
+
     def run(self, store: ox.Store, values: Mapping[str, str] | None = None
             ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Bind the values and run the query on a store.
 
+        Values of IRI parameters are looked up first, as on the command line and over HTTP:
+        ``subtype="UPS"`` finds undifferentiated pleomorphic sarcoma.
+
         :param store: an Oxigraph store
         :param values: parameter name to value (defaults fill the rest)
         :returns: pyoxigraph's result (solutions, for every shipped query)
-        :raises QueryError: if a value is missing or invalid
+        :raises QueryError: if a value is missing or invalid, names nothing in the graph or
+            several entities
         """
-        return run_query(store, self.render(values))
+        values = dict(values or {})
+        self.check_names(values)
+        found = {name: _rows(run_query(store, text)) for name, text in self.lookups(values).items()}
+        return run_query(store, self.render(self.resolve(values, found)))
+
+
+def _rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[dict[str, str]]:
+    """The rows of a lookup, each variable's value as a plain string (unbound ones left out)."""
+    assert isinstance(result, ox.QuerySolutions)
+    return [{variable.value: term.value for variable in result.variables if (term := solution[variable]) is not None}
+            for solution in result]
 
 
 def _where_group_start(text: str) -> int:

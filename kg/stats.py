@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pyoxigraph as ox
 
 from kg.queries import get_query
 from kg.store import select
 
-__all__ = ["statistics"]
+__all__ = ["format_statistics", "statistics"]
 
 
 def statistics(store: ox.Store) -> dict[str, int]:
@@ -22,3 +24,19 @@ def statistics(store: ox.Store) -> dict[str, int]:
     quoted = counts.get("measurements with a quote", 0)
     counts["measurements with a quote (%)"] = round(100 * quoted / measurements) if measurements else 100
     return counts
+
+
+def format_statistics(counts: dict[str, int], *, fmt: str = "table") -> str:
+    """Format counts for people (aligned columns) or programs (JSON).
+
+    :param counts: kind → count, as :func:`statistics` returns them
+    :param fmt: ``table`` or ``json``
+    :returns: the text, ending with a line break
+    :raises ValueError: for another format
+    """
+    if fmt == "json":
+        return json.dumps(counts, indent=2) + "\n"
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; choose table or json")
+    width = max((len(kind) for kind in counts), default=0)
+    return "".join(f"{kind.ljust(width)}  {count}\n" for kind, count in counts.items())

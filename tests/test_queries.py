@@ -148,3 +148,15 @@ def test_malformed_query_reports_the_parser_message(store: ox.Store) -> None:
 
     with pytest.raises(QueryError, match="error at"):
         run_query(store, "SELECT * WHERE { ?s ?p }")
+
+
+def test_python_callers_may_name_entities_as_the_cli_and_http_do(store: ox.Store) -> None:
+    """StoredQuery.run looks IRI parameters up as the CLI and /api do (label, abbreviation, CURIE)."""
+    query = get_query("trials-for-subtype")
+    _, by_iri = solutions_to_rows(query.run(store, {"subtype": "https://w3id.org/sarcoma-kg/id/undifferentiated-pleomorphic-sarcoma"}))
+    assert by_iri
+    for name in ("UPS", "undifferentiated pleomorphic sarcoma", "skgid:undifferentiated-pleomorphic-sarcoma"):
+        _, rows = solutions_to_rows(query.run(store, {"subtype": name}))
+        assert rows == by_iri, name
+    with pytest.raises(QueryError, match="nothing in the graph is 'no such subtype'"):
+        query.run(store, {"subtype": "no such subtype"})
