@@ -61,6 +61,11 @@ VIOLATIONS = Path(__file__).parent / "fixtures" / "violations"
 
 
 @pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
+def test_violation_query_says_why_and_how_to_fix(query) -> None:
+    assert query.summary and query.description, f"{query.path}: add '#+ description:' saying why the rule matters"
+
+
+@pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
 def test_violation_query_fires_on_its_fixture(query) -> None:
     """A violation query that can never return a row checks nothing: each has a small graph in
     fixtures/violations that breaks its rule, whose header names the nodes it must report
