@@ -180,7 +180,7 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @graph_option
 @store_option
@@ -189,13 +189,15 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
               help="Query worker processes (queries that may run at once).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds a query may run before it is stopped (and may wait for a free worker before it is refused).")
-@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1))
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
+              help="The most rows (or triples) a result may have; a larger one is refused with a 422.")
 @_errors
 def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,
                   timeout: float, max_rows: int) -> None:
     """Serve the SPARQL endpoint, the stored-query API, the entity pages and the query UI.
 
-    The built graph is reused; it is built first only if it is missing (or with --rebuild).
+    The built graph is reused; it is built first only if it is missing (or with --rebuild),
+    into the directory of --graph, which must then name a sarcoma-kg.ttl.
     """
     from kg.server import serve
 

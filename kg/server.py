@@ -11,7 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from kg.app import create_app
-from kg.build import build
+from kg.build import GRAPH_FILE, build
 from kg.errors import ConfigurationError
 from kg.workers import Limits
 
@@ -35,7 +35,8 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     The port is bound and the query workers load the graph before the server starts, so a
     port in use or a graph that cannot be loaded ends the command with a one-line error.
 
-    :param graph_file: the built graph; built into its directory if missing or ``rebuild``
+    :param graph_file: the built graph; when it is missing (or ``rebuild``) and named
+        ``sarcoma-kg.ttl``, the graph is built into its directory first
     :param host: the interface to listen on (loopback by default)
     :param port: the TCP port
     :param store_dir: an on-disk Oxigraph store (bulk-loaded once, then reopened)
@@ -44,11 +45,15 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     :param timeout: seconds a query may run
     :param max_rows: the most rows a result may have
     :param progress: called with a line for each step
-    :raises ConfigurationError: if the port cannot be bound, or the graph or store cannot be loaded
+    :raises ConfigurationError: if the port cannot be bound, the graph is missing and cannot be
+        built where it is named, or the graph or store cannot be loaded
     :raises DataError: if the graph had to be built and the data fails a check
     """
     say = progress or (lambda line: None)
     if rebuild or not graph_file.is_file():
+        if graph_file.name != GRAPH_FILE:  # a build writes <output dir>/sarcoma-kg.ttl, not this file
+            raise ConfigurationError(f"graph not found: {graph_file}; give an existing graph, or "
+                                     f"--graph DIR/{GRAPH_FILE} to build into DIR first")
         build(graph_file.parent, progress=progress)
     if store_dir is not None:
         from kg.store import open_store

@@ -236,3 +236,12 @@ def test_serve_on_a_port_in_use_exits_2_with_one_line(built) -> None:
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_missing_graph_of_another_name_does_not_build_elsewhere(tmp_path: Path) -> None:
+    """Regression: serve --graph DIR/mygraph.ttl built DIR/sarcoma-kg.ttl, then its workers
+    failed on the missing mygraph.ttl (exit 3); --graph /x.ttl tried to build into /."""
+    result = CliRunner().invoke(main, ["serve", "--graph", str(tmp_path / "new" / "mygraph.ttl")])
+    assert result.exit_code == 2, result.output
+    assert "graph not found" in result.output and "--graph DIR/sarcoma-kg.ttl" in result.output
+    assert not (tmp_path / "new").exists()
