@@ -36,6 +36,15 @@ __all__ = [
 #: The fields that hold external identifiers (CURIEs of verified rows), with the mapping
 #: predicate each becomes: a target's gene is close to it, not the same thing.
 XREF_FIELDS = {"xrefs": "skos:exactMatch", "gene_xrefs": "skos:closeMatch"}
+#: The kinds of row of the reference table each identifier field may take, by record kind:
+#: a verified code of the wrong kind (a unit on a drug) is as wrong as a guessed one.
+XREF_KINDS: Mapping[tuple[str, str], frozenset[str]] = {
+    ("therapies", "xrefs"): frozenset({"drug/biologic", "cell therapy (TCR-T)", "oncolytic virus"}),
+    ("targets", "xrefs"): frozenset({"molecular target (protein)"}),
+    ("targets", "gene_xrefs"): frozenset({"molecular target (gene)"}),
+    ("cell_types", "xrefs"): frozenset({"immune cell type"}),
+    ("subtypes", "xrefs"): frozenset({"sarcoma subtype"}),
+}
 
 
 @dataclass(frozen=True)
@@ -400,14 +409,24 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
                           f"numerator {numerator} is larger than denominator {denominator}")
-        for curie in (curie for name in XREF_FIELDS for curie in data.get(name, []) or []):
-            standard = converter.standardize_curie(curie, strict=False)
-            if standard is None or standard not in known:
-                yield Problem(
-                    record.file, record.id, "verified-identifier",
-                    f"xref {curie!r} is not a verified row of data/reference/external-ids.csv; "
-                    "leave it out rather than guess",
-                )
+        for field_name in XREF_FIELDS:
+            for curie in data.get(field_name, []) or []:
+                standard = converter.standardize_curie(curie, strict=False)
+                if standard is None or standard not in known:
+                    yield Problem(
+                        record.file, record.id, "verified-identifier",
+                        f"xref {curie!r} is not a verified row of data/reference/external-ids.csv; "
+                        "leave it out rather than guess",
+                    )
+                    continue
+                allowed = XREF_KINDS.get((record.kind, field_name), frozenset())
+                if known[standard].kind not in allowed:
+                    yield Problem(
+                        record.file, record.id, "identifier-kind",
+                        f"{field_name} {curie!r} is the reference table's {known[standard].kind!r} "
+                        f"{known[standard].label!r}, not an identifier of {record.kind} "
+                        f"({', '.join(sorted(allowed)) or 'none allowed'}); take a row of the right kind",
+                    )
         evidences = data.get("evidence")
         if isinstance(evidences, dict):
             evidences = [evidences]
