@@ -80,6 +80,11 @@ def test_stats_counts(built) -> None:
                  "subtypes", "publications", "disagreements"):
         assert kind in counts
     assert counts["measurements with a quote"] == counts["measurements"]
+    # in a fixed order (regression: the query had no ORDER BY, and each run listed them differently)
+    assert list(counts) == ["studies", "clinical trials", "arms", "regimens", "measurements", "findings", "therapies",
+                            "targets", "immune cell types", "TME features", "subtypes", "publications",
+                            "disagreements", "measurements with a quote", "findings with a quote", "triples",
+                            "measurements with a quote (%)"]
 
 
 @pytest.mark.parametrize(("fmt", "parser"), [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld"), ("xml", "xml")])
