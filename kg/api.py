@@ -147,6 +147,10 @@ def api_router(pool: QueryPool) -> Router:
         name = request.path_params["name"]
         if name not in queries:
             return error_response(404, "unknown query", f"no stored query named {name!r}")
+        repeated = sorted({name for name, _ in request.query_params.multi_items()
+                           if len(request.query_params.getlist(name)) > 1})
+        if repeated:
+            return error_response(400, "invalid parameter", f"{', '.join(repeated)} given more than once; give each once")
         params = dict(request.query_params)
         params.pop("format", None)
         params.pop("output", None)  # as /sparql: the result format

@@ -110,6 +110,8 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
         key, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        if key in values:
+            raise click.BadParameter(f"{key} is given twice; give each parameter once", param_hint="--param")
         values[key] = value
     query = get_query(name)  # an unknown name is reported before a missing graph
     query.check_names(values)  # and so are unknown parameters

@@ -67,6 +67,8 @@ class Parameter:
     :param required: whether a value (or a default) must be given
     :param default: the default value from the header, if any
     :param description: what the parameter means, from the header
+    :param classes: for an ``iri`` parameter, the classes (IRIs) the entity it names must
+        belong to, one of them at least (the header's ``types``); empty for any entity
     """
 
     name: str
@@ -75,6 +77,7 @@ class Parameter:
     required: bool
     default: str | None = None
     description: str = ""
+    classes: tuple[str, ...] = ()
 
     def term(self, value: str) -> ox.NamedNode | ox.Literal:
         """Turn a user-given value into a checked RDF term.
@@ -147,22 +150,35 @@ def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str,
     :raises QueryError: if the value names nothing in the graph, or several entities
     """
     matches = list(dict.fromkeys(row["match"] for row in rows))
-    try:
-        given = _expand(value)
-    except ValueError:
-        given = None
-    if given in matches:
-        return given
-    if len(matches) == 1:
-        return matches[0]
+    labels = {row["match"]: row.get("label") for row in rows}
+    converter = get_converter()
+
+    def named(iris: Sequence[str]) -> str:
+        return ", ".join(f"{converter.compress(iri, passthrough=True)} ({labels[iri]})" for iri in iris[:8])
+
     if not matches:
         raise QueryError(
             f"parameter {parameter.name!r}: nothing in the graph is {value!r} (looked for an entity with that id, "
             "IRI or CURIE, one mapped to it, and one with that label, synonym, abbreviation or gene symbol)"
         )
-    labels = {row["match"]: row.get("label") for row in rows}
-    named = ", ".join(f"{get_converter().compress(iri, passthrough=True)} ({labels[iri]})" for iri in matches[:8])
-    raise QueryError(f"parameter {parameter.name!r}: {value!r} could be {named}; give one of these ids")
+    if parameter.classes:
+        types = {row["match"]: set(str(row.get("types", "")).split()) for row in rows}
+        fitting = [iri for iri in matches if types[iri] & set(parameter.classes)]
+        if not fitting:
+            kinds = " or ".join(converter.compress(iri, passthrough=True) for iri in parameter.classes)
+            which = "which is not" if len(matches) == 1 else "none of which is"
+            raise QueryError(f"parameter {parameter.name!r}: {value!r} names {named(matches)}, {which} a {kinds}")
+        matches = fitting
+    for candidate in (value, value.lower()):  # an id (in any case), IRI or CURIE wins over a label
+        try:
+            given = _expand(candidate)
+        except ValueError:
+            continue
+        if given in matches:
+            return given
+    if len(matches) == 1:
+        return matches[0]
+    raise QueryError(f"parameter {parameter.name!r}: {value!r} could be {named(matches)}; give one of these ids")
 
 
 def _expand(value: str) -> str:
@@ -322,6 +338,20 @@ def _header(text: str, path: Path) -> dict[str, Any]:
     return header
 
 
+def _classes(value: object, path: Path) -> tuple[str, ...]:
+    """The classes of a header's ``types`` entry (a CURIE or a list of CURIEs), as IRIs."""
+    curies = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if not curies:
+        raise ConfigurationError(f"{path.name}: a '#+ types:' entry must be a class CURIE or a list of them")
+    iris = []
+    for curie in curies:
+        iri = get_converter().expand(str(curie), strict=False)
+        if iri is None:
+            raise ConfigurationError(f"{path.name}: '#+ types:' names {curie!r}, which is not a CURIE of a known prefix")
+        iris.append(iri)
+    return tuple(iris)
+
+
 def _parse(path: Path) -> StoredQuery:
     text = path.read_text(encoding="utf-8")
     header = _header(text, path)
@@ -329,6 +359,7 @@ def _parse(path: Path) -> StoredQuery:
     for item in header.get("defaults", []) or []:
         defaults.update({str(k): str(v) for k, v in item.items()})
     descriptions = {str(k): str(v) for k, v in (header.get("params", {}) or {}).items()}
+    classes = {str(k): _classes(v, path) for k, v in (header.get("types", {}) or {}).items()}
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     parameters: dict[str, Parameter] = {}
     for match in _PARAMETER.finditer(body):
@@ -337,7 +368,7 @@ def _parse(path: Path) -> StoredQuery:
         if name not in parameters:
             parameters[name] = Parameter(
                 name=name, variable=variable, kind=kind or "string", required=underscores == "_",
-                default=defaults.get(name), description=descriptions.get(name, ""),
+                default=defaults.get(name), description=descriptions.get(name, ""), classes=classes.get(name, ()),
             )
     return StoredQuery(
         name=path.stem, path=path, text=text, summary=str(header["summary"]).strip(),

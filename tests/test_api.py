@@ -106,3 +106,29 @@ def test_a_value_that_names_nothing_is_a_400_that_says_so(server: str) -> None:
     response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": "no-such-sarcoma"})
     assert response.status_code == 400
     assert "nothing in the graph is 'no-such-sarcoma'" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("query", "params", "message"), [
+    ("therapies-by-target", {"target": "sarcoma"}, "'sarcoma' names skgid:sarcoma (sarcoma), which is not a skg:MolecularTarget"),
+    ("regimens-ranked-by-orr", {"subtype": "interleukin-2"}, "none of which is a skg:SarcomaSubtype"),
+    ("study-publications", {"study": "pembrolizumab"}, "which is not a skg:Study"),
+])
+def test_a_value_that_names_an_entity_of_the_wrong_kind_is_a_400(server: str, query: str, params: dict,
+                                                                 message: str) -> None:
+    """Regression: target=sarcoma answered 200 with no rows, as if no therapy had that target."""
+    response = httpx.get(f"{server}/api/queries/{query}", params=params)
+    assert response.status_code == 400 and message in response.json()["message"], response.text
+
+
+def test_an_id_in_another_case_wins_over_a_label_that_names_another_entity(server: str) -> None:
+    """Regression: Interleukin-2 (the id interleukin-2 in another case) was ambiguous with the
+    regimen labelled 'interleukin-2'; a target parameter now also rules out the regimen."""
+    by_case = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "PD-1"})
+    by_id = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-1"})
+    assert by_case.status_code == 200 and by_case.json() == by_id.json() and by_id.json()["results"]["bindings"]
+
+
+def test_a_parameter_given_twice_is_a_400(server: str) -> None:
+    """Regression: subtype=ups&subtype=mfs silently used the last value."""
+    response = httpx.get(f"{server}/api/queries/trials-for-subtype", params=[("subtype", "ups"), ("subtype", "mfs")])
+    assert response.status_code == 400 and "subtype given more than once" in response.json()["message"]

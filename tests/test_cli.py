@@ -250,3 +250,9 @@ def test_serve_with_a_missing_graph_of_another_name_does_not_build_elsewhere(tmp
     assert result.exit_code == 2, result.output
     assert "graph not found" in result.output and "--graph DIR/sarcoma-kg.ttl" in result.output
     assert not (tmp_path / "new").exists()
+
+
+def test_a_parameter_given_twice_is_a_usage_error(built) -> None:
+    result = CliRunner().invoke(main, ["query", "trials-for-subtype", "-p", "subtype=UPS", "-p", "subtype=MFS",
+                                       "--graph", str(built.output)])
+    assert result.exit_code == 2 and "subtype is given twice" in result.output, result.output
