@@ -11,8 +11,8 @@ Usage: python scripts/extract_references.py ../shared/sources data/records/publi
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -30,6 +30,10 @@ DOI_FORMS = (
     re.compile(r"doi:\s*(10\.\d{4,9}/\S+?)\.?$"),  # Huang: doi: X
     re.compile(r"(?<![/<])https://doi\.org/(10\.\d{4,9}/[^\s<>]+?)\.?$"),  # Wu: bare https://doi.org/X.
 )
+#: The year of a citation: "2021;44(2)" (Vancouver, year;volume) first, since a journal's
+#: name may hold a year ("*J Immunother Hagerstown Md* 1997. 2021;44(2):63"); then "(2021)"
+#: or ". 2021." forms.
+YEAR_VOLUME = re.compile(r"(?<!\d)((?:19|20)\d{2});\s*\d")
 YEAR = re.compile(r"(?:\(((?:19|20)\d{2})\)|[.*]\s*((?:19|20)\d{2})[;.:])")
 
 
@@ -73,7 +77,7 @@ def main(sources: Path, output: Path) -> None:
             if doi:
                 entry["doi"] = doi
             author = slug(re.split(r"[ ,.]", citation, maxsplit=1)[0]) or "anon"
-            year_match = YEAR.search(citation)
+            year_match = YEAR_VOLUME.search(citation) or YEAR.search(citation)
             year = next((g for g in year_match.groups() if g), None) if year_match else None
             key = title_key(citation, author, year)
             known = by_doi.get(doi.lower()) if doi else None
@@ -104,4 +108,8 @@ def main(sources: Path, output: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sources", type=Path, help="the directory with the reviews' text (../shared/sources)")
+    parser.add_argument("output", type=Path, help="the YAML file to write (data/records/publications/references.yaml)")
+    arguments = parser.parse_args()
+    main(arguments.sources, arguments.output)

@@ -105,3 +105,19 @@ def test_reference_table_matches_shared_copy() -> None:
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "external-ids.csv"
     packaged = Path(__file__).resolve().parent.parent / "data" / "reference" / "external-ids.csv"
     assert packaged.read_bytes() == shared.read_bytes(), "copy ../shared/reference/external-ids.csv into data/reference"
+
+
+def test_references_file_is_what_the_extraction_script_writes(sources_dir: Path, tmp_path: Path) -> None:
+    """Regression: the script read Mullinax 2021 as 1997 (a year in the journal's name), and
+    the committed file had been corrected by hand, so regenerating it broke references."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    output = tmp_path / "references.yaml"
+    subprocess.run([sys.executable, str(root / "scripts" / "extract_references.py"), str(sources_dir), str(output)],
+                   check=True, capture_output=True, timeout=120)
+    committed = root / "data" / "records" / "publications" / "references.yaml"
+    assert output.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
+        "data/records/publications/references.yaml differs from what scripts/extract_references.py writes: fix the "
+        "script (the file says it is generated), then re-run it")
