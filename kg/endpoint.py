@@ -155,7 +155,7 @@ async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_
     if isinstance(answer, Response):
         return answer
     if empty_is_missing is not None and answer.rows == 0:
-        return error_response(404, "not found", f"{empty_is_missing} is not in the graph")
+        return error_response(404, "not found", f"{empty_is_missing} is not in the graph", headers={"Vary": "Accept"})
     return Response(answer.body, media_type=_content_type(answer), headers={"Vary": "Accept"})
 
 

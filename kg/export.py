@@ -39,6 +39,7 @@ __all__ = [
     "bind_prefixes",
     "check_output_directory",
     "check_output_file",
+    "common_prefixes",
     "context_path",
     "export_file",
     "jsonld_context",
@@ -63,6 +64,19 @@ _OBO = "http://purl.obolibrary.org/obo/"
 OUTPUT_MARKERS = ("build-report.json", "SHA256SUMS")
 #: JSON-LD 1.1 uses a term as a prefix on its own only if its IRI ends with one of these.
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+
+
+def common_prefixes() -> dict[str, str]:
+    """The prefixes nearly every Sarcoma-KG result uses: the project's, the W3C vocabularies' and ``obo``.
+
+    For serialisers that declare every prefix they are given (pyoxigraph's Turtle), where
+    the full set of :func:`bind_prefixes` would head a small result with forty lines.
+
+    :returns: prefix → namespace IRI
+    """
+    converter = get_converter()
+    project = {prefix: converter.prefix_map[prefix] for prefix in ("skg", "skgid")}
+    return {**project, **{name: str(namespace) for name, namespace in _W3C.items()}, "obo": _OBO}
 
 
 def bind_prefixes(graph: Graph) -> Graph:

@@ -20,6 +20,7 @@ from kg.resources import resource_path
 __all__ = [
     "BIOREGISTRY_VERSION",
     "DATA_NAMESPACE",
+    "ONTOLOGY_IRI",
     "ONTOLOGY_NAMESPACE",
     "VerifiedId",
     "get_converter",
@@ -30,6 +31,8 @@ __all__ = [
 BIOREGISTRY_VERSION = "0.15.6"
 
 ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
+#: The IRI of the ontology itself (its terms are in :data:`ONTOLOGY_NAMESPACE`).
+ONTOLOGY_IRI = "https://w3id.org/sarcoma-kg/ontology"
 DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
 
 #: Namespaces of the project itself, which have no row in the Bioregistry prefix table of

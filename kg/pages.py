@@ -20,10 +20,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
 
+from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
-from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
+from kg.export import serialize
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, get_converter
 from kg.queries import page_query
+from kg.resources import resource_path
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
 __all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
@@ -152,8 +155,29 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
     return page
 
 
+def _wanted(request: Request) -> str:
+    """The media type a page request asks for: ``?format=`` first, then the Accept header (HTML by default)."""
+    offers = {_HTML: None, **RDF_TYPES}
+    fmt = request.query_params.get("format")
+    wanted = RDF_ALIASES.get(fmt.lower(), fmt.lower()) if fmt else negotiate(request.headers.get("accept"), offers)
+    return wanted if wanted in offers else _HTML
+
+
+#: The export format of each RDF media type.
+_EXPORT_FORMATS = {"text/turtle": "ttl", "application/n-triples": "nt", "application/ld+json": "jsonld",
+                   "application/rdf+xml": "xml"}
+
+
+@cache
+def _ontology_document(media_type: str) -> bytes:
+    """The shipped ontology in an RDF syntax (the Turtle file as it is)."""
+    if media_type == "text/turtle":
+        return resource_path("ontology", "sarcoma-kg.ttl").read_bytes()
+    return serialize(load_ontology(), _EXPORT_FORMATS[media_type])
+
+
 def pages_router(pool: QueryPool) -> Router:
-    """Build the router of ``/``, ``/id/{id}`` and ``/ontology/{term}``.
+    """Build the router of ``/``, ``/query``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
 
     :param pool: the query workers
     :returns: a router to mount or include in an app
@@ -161,11 +185,17 @@ def pages_router(pool: QueryPool) -> Router:
 
     async def entity(request: Request) -> Response:
         namespace = DATA_NAMESPACE if request.url.path.startswith("/id/") else ONTOLOGY_NAMESPACE
-        iri = namespace + request.path_params["path"]
-        offers = {_HTML: None, **RDF_TYPES}
-        fmt = request.query_params.get("format")
-        wanted = RDF_ALIASES.get(fmt.lower(), fmt.lower()) if fmt else negotiate(request.headers.get("accept"), offers)
-        wanted = wanted if wanted in offers else _HTML
+        return await describe(request, namespace + request.path_params["path"])
+
+    async def ontology(request: Request) -> Response:
+        """The ontology's own IRI: the whole ontology in an RDF syntax, or its page in HTML."""
+        wanted = _wanted(request)
+        if wanted == _HTML:
+            return await describe(request, ONTOLOGY_IRI)
+        return Response(_ontology_document(wanted), media_type=wanted, headers={"Vary": "Accept"})
+
+    async def describe(request: Request, iri: str) -> Response:
+        wanted = _wanted(request)
         try:
             if wanted != _HTML:
                 text = page_query("entity-description").render({"entity": iri})
@@ -176,7 +206,7 @@ def pages_router(pool: QueryPool) -> Router:
             return _query_error_response(error)
         if page is None:
             html = templates.get_template("not_found.html").render(iri=iri)
-            return HTMLResponse(html, status_code=404)
+            return HTMLResponse(html, status_code=404, headers={"Vary": "Accept"})
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
 
     async def index(request: Request) -> Response:
@@ -196,5 +226,6 @@ def pages_router(pool: QueryPool) -> Router:
         Route("/", index, methods=["GET"]),
         Route("/query", query_ui, methods=["GET"]),
         Route("/id/{path:path}", entity, methods=["GET"]),
+        Route("/ontology", ontology, methods=["GET"]),
         Route("/ontology/{path:path}", entity, methods=["GET"]),
     ])

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import csv
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -146,6 +147,13 @@ def _count_rows(body: bytes, results_format: ox.QueryResultsFormat) -> int:
     return sum(1 for _ in results) if isinstance(results, ox.QuerySolutions) else 1
 
 
+@functools.cache
+def _turtle_prefixes() -> dict[str, str]:
+    from kg.export import common_prefixes  # imported in the worker, once
+
+    return common_prefixes()
+
+
 def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: Limits) -> QueryResult:
     """Run one query and serialise its result (in the worker)."""
     try:
@@ -161,7 +169,8 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
                 raise ResultTooLarge(f"the result has more than {limits.max_rows} triples; narrow the query")
             triples.append(triple)
         try:
-            ox.serialize(triples, sink, format=rdf_format)
+            prefixes = _turtle_prefixes() if rdf_format == ox.RdfFormat.TURTLE else None
+            ox.serialize(triples, sink, format=rdf_format, prefixes=prefixes)
         except OSError:
             if sink.exceeded:
                 raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; narrow the query") from None

@@ -62,8 +62,29 @@ def test_ontology_terms_resolve(server: str) -> None:
 @pytest.mark.parametrize("accept", ["text/html", "text/turtle", "application/n-triples", "application/ld+json",
                                     "application/rdf+xml"])
 def test_unknown_entity_is_404(server: str, accept: str) -> None:
-    """Regression: in RDF/XML an unknown entity came back as 200 and an empty rdf:RDF."""
-    assert httpx.get(f"{server}/id/no-such-thing", headers={"Accept": accept}).status_code == 404
+    """Regression: in RDF/XML an unknown entity came back as 200 and an empty rdf:RDF; the
+    404 page said nothing of its content negotiation (no Vary: Accept)."""
+    response = httpx.get(f"{server}/id/no-such-thing", headers={"Accept": accept})
+    assert response.status_code == 404
+    assert "accept" in response.headers.get("vary", "").lower()
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                             ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
+def test_the_ontology_iri_dereferences_to_the_ontology(server: str, accept: str, fmt: str) -> None:
+    """Regression: /ontology (the ontology's own IRI) redirected to /ontology/, a 404."""
+    response = httpx.get(f"{server}/ontology", headers={"Accept": accept})
+    assert response.status_code == 200 and response.headers["content-type"].startswith(accept)
+    graph = rdflib.Graph().parse(data=response.content, format=fmt)
+    skg = rdflib.Namespace("https://w3id.org/sarcoma-kg/ontology/")
+    assert (rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in graph
+    assert (skg.ImmuneCheckpointInhibitor, rdflib.RDF.type, rdflib.OWL.Class) in graph
+    assert not any(str(s).startswith("https://w3id.org/sarcoma-kg/id/") for s in graph.subjects()), "the ontology only"
+
+
+def test_the_ontology_iri_has_a_page(server: str) -> None:
+    response = httpx.get(f"{server}/ontology", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and "Sarcoma-KG" in response.text
 
 
 def test_pages_are_not_held_to_the_endpoint_row_cap(built) -> None:
