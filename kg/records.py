@@ -8,6 +8,7 @@ problems of a run are reported together.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,8 +186,10 @@ def _read_yaml(path: Path, name: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigurationError(f"{name}: not UTF-8 (byte {error.start}: {error.reason}); save it as UTF-8") from error
+    stream = io.StringIO(text)
+    stream.name = name  # PyYAML names the file in its messages (instead of "<unicode string>")
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        return yaml.load(stream, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{name}: not valid YAML: {error}") from error
 

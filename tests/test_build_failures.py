@@ -63,6 +63,8 @@ def test_unparsable_yaml_is_a_load_error(records_copy: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["build", "--records", str(records_copy), "--output-dir", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert "broken.yaml" in result.output and "not valid YAML" in result.output
+    # the position names the file (regression: PyYAML said 'in "<unicode string>", line 2')
+    assert 'in "broken.yaml", line 2' in result.output and "<unicode string>" not in result.output, result.output
     assert not (tmp_path / "out").exists()
 
 
