@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from kg.errors import QueryError
 
-__all__ = ["QueryRefused", "check_read_only"]
+__all__ = ["QueryRefused", "check_read_only", "update_keyword"]
 
 
 class QueryRefused(QueryError):
@@ -78,6 +78,16 @@ def _refusal(query: str) -> str | None:
     if "FROM" in tokens:
         return "FROM and FROM NAMED are not allowed: the dataset is fixed (query the default graph)"
     return None
+
+
+def update_keyword(query: str) -> str | None:
+    """The first SPARQL Update keyword of a request (``INSERT``, ``DROP`` ...), if it has one.
+
+    :param query: SPARQL text
+    :returns: the keyword, or None for a query with none
+    """
+    found = sorted((_keywords(query) | _keywords(_unescape_codepoints(query))) & _UPDATE)
+    return found[0] if found else None
 
 
 def check_read_only(query: str) -> None:

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.errors import ConfigurationError, QueryError
+from kg.safety import update_keyword
 
 __all__ = ["construct", "graph_to_store", "open_store", "read_results", "run_query", "select"]
 
@@ -135,6 +136,9 @@ def run_query(store: ox.Store, query: str) -> ox.QuerySolutions | ox.QueryBoolea
     try:
         return store.query(query)
     except SyntaxError as error:
+        if (keyword := update_keyword(query)) is not None:  # the parser would say "expected CONSTRUCT"
+            raise QueryError(f"SPARQL Update ({keyword}) is not supported: the graph is read-only "
+                             f"(the parser says: {error})") from error
         raise QueryError(str(error)) from error
     except (OSError, RuntimeError) as error:
         raise QueryError(f"the query failed: {error}") from error

@@ -256,3 +256,10 @@ def test_a_parameter_given_twice_is_a_usage_error(built) -> None:
     result = CliRunner().invoke(main, ["query", "trials-for-subtype", "-p", "subtype=UPS", "-p", "subtype=MFS",
                                        "--graph", str(built.output)])
     assert result.exit_code == 2 and "subtype is given twice" in result.output, result.output
+
+
+def test_an_update_is_said_to_be_unsupported(built) -> None:
+    """Regression: 'sparql INSERT DATA ...' answered only the parser's 'expected CONSTRUCT'."""
+    result = CliRunner().invoke(main, ["sparql", "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "--graph", str(built.output)])
+    assert result.exit_code == 2
+    assert "SPARQL Update (INSERT) is not supported: the graph is read-only" in result.output, result.output
