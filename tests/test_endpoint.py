@@ -22,6 +22,7 @@ from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML, SPARQLWrapper
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 PEMBRO = "<https://w3id.org/sarcoma-kg/id/pembrolizumab>"
+CONSTRUCT_PEMBRO = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = <https://w3id.org/sarcoma-kg/id/pembrolizumab>) }"
 
 
 def wrapper(server: str, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
@@ -39,7 +40,7 @@ def test_select_json(server: str, built, method: str) -> None:
 
 
 def test_select_xml_csv_tsv(server: str) -> None:
-    query = "SELECT ?label WHERE { " + PEMBRO + " <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+    query = "SELECT ?label WHERE { <https://w3id.org/sarcoma-kg/id/pembrolizumab> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
     xml = wrapper(server, query, XML).query().convert()
     assert xml.getElementsByTagName("literal")[0].firstChild.data == "pembrolizumab"
     rows = list(csv.reader(io.StringIO(wrapper(server, query, CSV).query().convert().decode())))
@@ -49,7 +50,7 @@ def test_select_xml_csv_tsv(server: str) -> None:
 
 
 def test_ask(server: str) -> None:
-    assert wrapper(server, "ASK { " + PEMBRO + " ?p ?o }", JSON).query().convert()["boolean"] is True
+    assert wrapper(server, "ASK { <https://w3id.org/sarcoma-kg/id/pembrolizumab> ?p ?o }", JSON).query().convert()["boolean"] is True
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [
@@ -57,14 +58,14 @@ def test_ask(server: str) -> None:
     ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml"),
 ])
 def test_construct_in_every_rdf_format(server: str, accept: str, fmt: str) -> None:
-    response = httpx.get(f"{server}/sparql", params={"query": f"DESCRIBE {PEMBRO}"}, headers={"Accept": accept})
+    response = httpx.get(f"{server}/sparql", params={"query": "DESCRIBE <https://w3id.org/sarcoma-kg/id/pembrolizumab>"}, headers={"Accept": accept})
     assert response.status_code == 200 and response.headers["content-type"].startswith(accept)
     graph = rdflib.Graph().parse(data=response.content, format=fmt)
     assert (rdflib.URIRef(PEMBRO[1:-1]), rdflib.RDFS.label, rdflib.Literal("pembrolizumab")) in graph
 
 
 def test_construct_with_sparqlwrapper(server: str) -> None:
-    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = " + PEMBRO + ") }"
+    query = CONSTRUCT_PEMBRO
     graph = rdflib.Graph().parse(data=wrapper(server, query, TURTLE).query().convert(), format="turtle")
     assert len(graph) > 5
 
@@ -224,7 +225,6 @@ def test_result_headers(server: str) -> None:
     assert int(response.headers["content-length"]) == len(response.content)
 
 
-CONSTRUCT_PEMBRO = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o . FILTER (?s = " + PEMBRO + ") }"
 
 
 @pytest.mark.parametrize(("fmt", "media_type", "parser"), [
