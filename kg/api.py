@@ -17,6 +17,7 @@ from starlette.routing import Route, Router
 from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
+from kg.identifiers import DATA_LICENSE
 from kg.queries import StoredQuery, load_queries
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
@@ -110,7 +111,7 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
         "info": {"title": "Sarcoma-KG", "version": __version__,
                  "description": "Stored SPARQL queries over the Sarcoma-KG knowledge graph of immunotherapy "
                                 "for sarcoma, and its SPARQL endpoint.",
-                 "license": {"name": "CC BY 4.0 (data)", "url": "https://creativecommons.org/licenses/by/4.0/"}},
+                 "license": {"name": "CC BY 4.0 (data)", "url": DATA_LICENSE}},
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from kg.api import api_router
 from kg.endpoint import error_response, negotiate, sparql_router
-from kg.export import bind_prefixes
+from kg.export import FORMATS, MEDIA_TYPES, bind_prefixes
 from kg.pages import pages_router
 from kg.void import service_description, statistics_query, void_graph
 from kg.workers import RDF_TYPES, Limits, QueryPool
@@ -33,8 +33,8 @@ from kg.workers import RDF_TYPES, Limits, QueryPool
 __all__ = ["create_app"]
 
 _STATIC = Path(__file__).resolve().parent / "static"
-_RDFLIB_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-                   "application/rdf+xml": "xml"}
+#: rdflib's serialiser of each RDF media type.
+_RDFLIB_FORMATS = {media_type: FORMATS[fmt] for fmt, media_type in MEDIA_TYPES.items()}
 
 
 def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,

@@ -17,10 +17,9 @@ from urllib.parse import quote
 
 from rdflib import Graph
 
-from kg.errors import ConfigurationError
 from kg.identifiers import get_converter
-from kg.records import XREF_FIELDS, RecordSet, load_schema, number_lexical
-from kg.resources import resource_path
+from kg.records import XREF_FIELDS, RecordSet, load_schema, number_lexical, resolve_ref
+from kg.resources import read_json, resource_path
 
 __all__ = ["load_context", "records_to_graph", "records_to_jsonld"]
 
@@ -32,11 +31,7 @@ def load_context() -> dict[str, Any]:
     :returns: the parsed context document
     :raises ConfigurationError: if the context file is missing or not JSON
     """
-    path = resource_path("data", "schema", "context.jsonld")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigurationError(f"cannot load the JSON-LD context {path}: {error}") from error
+    return read_json(resource_path("data", "schema", "context.jsonld"), what="the JSON-LD context")
 
 
 def _decimal_fields() -> frozenset[str]:
@@ -55,10 +50,7 @@ class _Preparer:
         self.decimals = _decimal_fields()
 
     def resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
-        while "$ref" in node:
-            node = {**self.schema["$defs"][node["$ref"].removeprefix("#/$defs/")],
-                    **{k: v for k, v in node.items() if k != "$ref"}}
-        return node
+        return resolve_ref(self.schema, node)
 
     def node(self, value: Mapping[str, Any], schema: Mapping[str, Any], node_id: str) -> dict[str, Any]:
         schema = self.resolve(schema)

@@ -29,11 +29,12 @@ from rdflib.term import Node
 
 from kg.errors import ConfigurationError
 from kg.identifiers import ONTOLOGY_NAMESPACE, get_converter
-from kg.resources import parse_turtle, resource_path
+from kg.resources import parse_turtle, read_json, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
     "FORMATS",
+    "MEDIA_TYPES",
     "OUTPUT_MARKERS",
     "BackgroundTurtle",
     "bind_prefixes",
@@ -53,6 +54,9 @@ __all__ = [
 
 #: Export format name → rdflib serializer name.
 FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
+#: Export format name → media type.
+MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
+               "xml": "application/rdf+xml"}
 #: The JSON-LD context of the exports (in ``data/schema`` and in a release).
 CONTEXT_FILE = "sarcoma-kg.context.jsonld"
 
@@ -159,11 +163,7 @@ def load_jsonld_context() -> dict[str, Any]:
     :returns: the parsed context document
     :raises ConfigurationError: if the context file is missing or not JSON
     """
-    path = context_path()
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigurationError(f"cannot load the JSON-LD context {path}: {error}") from error
+    return read_json(context_path(), what="the JSON-LD context")
 
 
 def serialize(graph: Graph, fmt: str = "ttl") -> bytes:

@@ -19,6 +19,7 @@ from kg.resources import resource_path
 
 __all__ = [
     "BIOREGISTRY_VERSION",
+    "DATA_LICENSE",
     "DATA_NAMESPACE",
     "ONTOLOGY_IRI",
     "ONTOLOGY_NAMESPACE",
@@ -31,6 +32,8 @@ __all__ = [
 BIOREGISTRY_VERSION = "0.15.6"
 
 ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
+#: The licence of the curated data and of the two reviews it comes from (CC BY 4.0).
+DATA_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 #: The IRI of the ontology itself (its terms are in :data:`ONTOLOGY_NAMESPACE`).
 ONTOLOGY_IRI = "https://w3id.org/sarcoma-kg/ontology"
 DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"

@@ -31,7 +31,14 @@ from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 from kg import __version__
 from kg.errors import DataError, Problem
 from kg.export import write_atomically
-from kg.identifiers import BIOREGISTRY_VERSION, DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter, verified_ids
+from kg.identifiers import (
+    BIOREGISTRY_VERSION,
+    DATA_LICENSE,
+    DATA_NAMESPACE,
+    ONTOLOGY_NAMESPACE,
+    get_converter,
+    verified_ids,
+)
 from kg.records import XREF_FIELDS, RecordSet
 from kg.resources import resource_path
 
@@ -49,7 +56,6 @@ __all__ = [
 #: The file name of the mapping set (in ``data/mappings`` and in a release).
 MAPPINGS_FILE = "sarcoma-kg.sssom.tsv"
 MAPPING_SET_ID = f"https://w3id.org/sarcoma-kg/mappings/{MAPPINGS_FILE}"
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 JUSTIFICATION = "semapv:ManualMappingCuration"
 #: Where the prefixes, IRIs and identifier patterns of every mapping come from.
 MAPPING_TOOL = f"Bioregistry {BIOREGISTRY_VERSION}"
@@ -171,7 +177,7 @@ def mapping_set_metadata(rows: Iterable[Mapping]) -> dict[str, object]:
             "from the verified rows of data/reference/external-ids.csv; the comment of each row is the "
             f"evidence for the identifier. Prefixes and IRIs as in Bioregistry {BIOREGISTRY_VERSION}."
         ),
-        "license": LICENSE,
+        "license": DATA_LICENSE,
     }
 
 

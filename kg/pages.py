@@ -23,7 +23,7 @@ from starlette.routing import Route, Router
 from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
-from kg.export import serialize
+from kg.export import MEDIA_TYPES, serialize
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
@@ -164,8 +164,7 @@ def _wanted(request: Request) -> str:
 
 
 #: The export format of each RDF media type.
-_EXPORT_FORMATS = {"text/turtle": "ttl", "application/n-triples": "nt", "application/ld+json": "jsonld",
-                   "application/rdf+xml": "xml"}
+_EXPORT_FORMATS = {media_type: fmt for fmt, media_type in MEDIA_TYPES.items()}
 
 
 @cache

@@ -32,6 +32,7 @@ __all__ = [
     "load_records",
     "load_schema",
     "number_lexical",
+    "resolve_ref",
 ]
 
 #: The fields that hold external identifiers (CURIEs of verified rows), with the mapping
@@ -194,7 +195,13 @@ def _read_yaml(path: Path, name: str) -> Any:
         raise ConfigurationError(f"{name}: not valid YAML: {error}") from error
 
 
-def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve_ref(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a schema node's ``$ref`` into ``$defs``, keeping the node's own keywords.
+
+    :param schema: the records' JSON Schema
+    :param node: a node of it
+    :returns: the node with its ``$ref`` (and theirs) merged in
+    """
     while "$ref" in node:
         name = node["$ref"].removeprefix("#/$defs/")
         node = {**schema["$defs"][name], **{k: v for k, v in node.items() if k != "$ref"}}
@@ -265,7 +272,7 @@ def _walk_refs(
     value: Any, node: Mapping[str, Any], schema: Mapping[str, Any], where: str
 ) -> Iterator[tuple[str, tuple[str, ...], str]]:
     """Yield (field path, allowed kinds, referenced id) for every reference in a record."""
-    node = _resolve(schema, node)
+    node = resolve_ref(schema, node)
     if "x-ref" in node and isinstance(value, str):
         yield where, tuple(node["x-ref"]), value
     elif isinstance(value, dict):

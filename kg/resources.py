@@ -6,13 +6,15 @@ checkout or an editable install they are the top-level folders of the repository
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from rdflib import Graph
 
 from kg.errors import ConfigurationError
 
-__all__ = ["parse_turtle", "resource_path"]
+__all__ = ["parse_turtle", "read_json", "resource_path"]
 
 _PACKAGED = Path(__file__).resolve().parent / "_resources"
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -39,4 +41,18 @@ def parse_turtle(path: Path, *, what: str) -> Graph:
     try:
         return Graph().parse(path, format="turtle")
     except (OSError, SyntaxError, ValueError) as error:
+        raise ConfigurationError(f"cannot load {what} {path}: {error}") from error
+
+
+def read_json(path: Path, *, what: str) -> Any:
+    """Read a JSON file.
+
+    :param path: the file
+    :param what: what the file is, for the error message ("the JSON-LD context")
+    :returns: the parsed document
+    :raises ConfigurationError: if the file is missing, unreadable or not JSON
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
         raise ConfigurationError(f"cannot load {what} {path}: {error}") from error

@@ -13,7 +13,7 @@ from rdflib import DCTERMS, OWL, RDF, XSD, BNode, Graph, Literal, Namespace, URI
 from rdflib.namespace import VOID
 
 from kg import __version__
-from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE
+from kg.identifiers import DATA_LICENSE, DATA_NAMESPACE, ONTOLOGY_NAMESPACE
 from kg.queries import StoredQuery, page_query
 from kg.store import select
 
@@ -22,7 +22,6 @@ __all__ = ["DATASET", "dataset_statistics", "service_description", "statistics_q
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 DATASET = URIRef("https://w3id.org/sarcoma-kg/dataset")
-LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")
 #: The two reviews, as described in the graph (citation, DOI where there is one, licence).
 SOURCES = (URIRef(DATA_NAMESPACE + "huang2025"), URIRef(DATA_NAMESPACE + "wu2025"))
 
@@ -58,7 +57,7 @@ def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) ->
     graph.add((DATASET, DCTERMS.title, Literal("Sarcoma-KG", lang="en")))
     graph.add((DATASET, DCTERMS.description, Literal(
         "Knowledge graph of the evidence on immunotherapy for sarcoma, curated from two CC BY 4.0 reviews.", lang="en")))
-    graph.add((DATASET, DCTERMS.license, LICENSE))
+    graph.add((DATASET, DCTERMS.license, URIRef(DATA_LICENSE)))
     # dcterms:hasVersion would name another resource (a version of this one), not a number
     graph.add((DATASET, OWL.versionInfo, Literal(__version__)))
     for source in SOURCES:
