@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import curies
+import pyoxigraph as ox
 import rdflib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
@@ -193,8 +194,19 @@ def pages_router(pool: QueryPool) -> Router:
             return await describe(request, ONTOLOGY_IRI)
         return Response(_ontology_document(wanted), media_type=wanted, headers={"Vary": "Accept"})
 
+    def not_found(iri: str) -> Response:
+        html = templates.get_template("not_found.html").render(iri=iri)
+        return HTMLResponse(html, status_code=404, headers={"Vary": "Accept"})
+
     async def describe(request: Request, iri: str) -> Response:
         wanted = _wanted(request)
+        try:
+            ox.NamedNode(iri)
+        except ValueError as error:  # a path such as /id/a%20b makes no IRI, so nothing in the graph has it
+            if wanted == _HTML:
+                return not_found(iri)
+            return error_response(404, "not found", f"{iri!r} is not a valid IRI ({error}), so it is not in the graph",
+                                  headers={"Vary": "Accept"})
         try:
             if wanted != _HTML:
                 text = page_query("entity-description").render({"entity": iri})
@@ -204,8 +216,7 @@ def pages_router(pool: QueryPool) -> Router:
         except QueryError as error:
             return _query_error_response(error)
         if page is None:
-            html = templates.get_template("not_found.html").render(iri=iri)
-            return HTMLResponse(html, status_code=404, headers={"Vary": "Accept"})
+            return not_found(iri)
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
 
     async def index(request: Request) -> Response:

@@ -125,3 +125,12 @@ def test_templates_escape_everything() -> None:
     assert "<script>alert" not in html
     assert "&lt;script&gt;" in html
     assert 'href="javascript:' not in html
+
+
+def test_a_path_that_makes_no_iri_is_a_404_that_says_so(server: str) -> None:
+    """Regression: /id/a%20b answered 400 with a message about the internal parameter 'entity'."""
+    response = httpx.get(f"{server}/id/a%20b", headers={"Accept": "text/turtle"})
+    assert response.status_code == 404
+    assert "is not a valid IRI" in response.json()["message"] and "parameter" not in response.json()["message"]
+    page = httpx.get(f"{server}/id/a%20b", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
