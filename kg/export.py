@@ -319,7 +319,8 @@ def _check_writable(directory: Path, *, output: Path) -> None:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".sarcoma-kg-check-", dir=existing))
     except OSError as error:
-        raise ConfigurationError(f"cannot write {output}: {existing} is not writable ({error.strerror})") from error
+        raise ConfigurationError(f"cannot write {output}: no file can be created in {existing} "
+                                 f"({error.strerror or error})") from error
 
 
 def check_output_file(output: Path) -> Path:
