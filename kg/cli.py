@@ -101,6 +101,9 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
     """Run a stored query (see --list for names and parameters)."""
     if name is None and params and not list_queries:
         raise click.UsageError("give the name of the query the parameters are for (see --list)")
+    if list_queries and name is not None:
+        click.echo(get_query(name).help())
+        return
     if list_queries or name is None:
         for query in load_queries().values():
             click.echo(query.usage())

@@ -260,11 +260,26 @@ class StoredQuery:
     def usage(self) -> str:
         """One line naming the query, what it answers and its parameters (``query --list``).
 
-        :returns: ``name: summary  [parameters: name (kind, required), ...]``
+        :returns: ``name: summary  [parameters: name (kind, required or default ...), ...]``
         """
-        parameters = ", ".join(f"{p.name} ({p.kind}{', required' if p.required and p.default is None else ''})"
-                               for p in self.parameters)
+        def describe(parameter: Parameter) -> str:
+            if parameter.default is not None:
+                return f"{parameter.name} ({parameter.kind}, default {get_converter().compress(parameter.default, passthrough=True)})"
+            return f"{parameter.name} ({parameter.kind}{', required' if parameter.required else ''})"
+
+        parameters = ", ".join(describe(parameter) for parameter in self.parameters)
         return f"{self.name}: {self.summary}" + (f"  [parameters: {parameters}]" if parameters else "")
+
+    def help(self) -> str:
+        """What the query answers, its parameters and how to give them (``query --list NAME``).
+
+        :returns: several lines: the usage line, the description, one line per parameter
+        """
+        lines = [self.usage()]
+        if self.description:
+            lines.append(self.description)
+        lines.extend(f"  {parameter.name}: {parameter.description or parameter.kind}" for parameter in self.parameters)
+        return "\n".join(lines)
 
     def lookups(self, values: Mapping[str, str]) -> dict[str, str]:
         """The queries that find what the given values of IRI parameters name.

@@ -263,3 +263,12 @@ def test_an_update_is_said_to_be_unsupported(built) -> None:
     result = CliRunner().invoke(main, ["sparql", "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "--graph", str(built.output)])
     assert result.exit_code == 2
     assert "SPARQL Update (INSERT) is not supported: the graph is read-only" in result.output, result.output
+
+
+def test_query_list_with_a_name_describes_that_query() -> None:
+    """Regression: 'query --list NAME' ignored the name and listed every query."""
+    result = CliRunner().invoke(main, ["query", "--list", "trials-for-subtype"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("trials-for-subtype: ") and "default skgid:undifferentiated-pleomorphic-sarcoma" in lines[0]
+    assert "  subtype: the subtype" in result.output and "arms-and-enrolment" not in result.output
