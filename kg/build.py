@@ -85,11 +85,14 @@ def build_graph(
     records_dir: Path | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    serialize: bool = True,
 ) -> BuildResult:
     """Run every stage of the build in memory, without writing anything.
 
     :param records_dir: the curated records (default: the shipped ``data/records``)
     :param progress: called with a line after each stage (the CLI prints it to stderr)
+    :param serialize: start serialising the final graph as Turtle in the background while
+        the checks run (``BuildResult.turtle``); off for a check that writes nothing
     :returns: the built graph with timings and counts
     :raises ConfigurationError: if an input cannot be loaded or a tool is missing (exit 2)
     :raises DataError: if the data fails a check, with every problem found (exit 1)
@@ -118,7 +121,7 @@ def build_graph(
     counts.update({f"rule:{name}": count for name, count in derived.derived.items()})
     say(f"rules: {sum(derived.derived.values())} triples derived ({timings['rules']} s)")
     # The graph is final: its Turtle is written on another core while the checks run.
-    turtle = BackgroundTurtle(graph)
+    turtle = BackgroundTurtle(graph) if serialize else None
     try:
         with _timed(timings, "shacl"):
             validate_graph(graph, records=records)
@@ -127,7 +130,8 @@ def build_graph(
             check_quality(derived.store, records=records)
         say(f"quality: every *-violation.rq returned no rows ({timings['quality']} s)")
     except BaseException:
-        turtle.cancel()
+        if turtle is not None:
+            turtle.cancel()
         raise
     counts["total"] = len(graph)
     return BuildResult(graph=graph, records=records, timings=timings, counts=counts, turtle=turtle)

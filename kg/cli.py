@@ -84,7 +84,7 @@ def build_command(output_dir: Path, records_dir: Path | None) -> None:
 @_errors
 def validate_command(records_dir: Path | None) -> None:
     """Run every check of the build without writing anything."""
-    build_graph(records_dir, progress=_progress)
+    build_graph(records_dir, progress=_progress, serialize=False)
     click.echo("valid", err=True)
 
 
