@@ -389,6 +389,21 @@ def _text_at(data: Mapping[str, Any], path: str) -> str | None:
     return node if isinstance(node, str) else None
 
 
+#: Words that make a value a bound ("over two years", "exceeded 80%"), not the figure itself.
+_BOUND = re.compile(r"\b(?:over|more than|exceed(?:s|ed|ing)?|at least|greater than|less than|fewer than|under|"
+                    r"up to|beyond)\b|[<>≤≥]", re.IGNORECASE)
+
+
+def _bound_problems(record: Record) -> Iterator[Problem]:
+    """A bound recorded as the figure (rule bound-is-not-a-value)."""
+    value = record.data.get("value")
+    if record.kind == "measurements" and isinstance(value, str) and record.data.get("numeric") is not None \
+            and (match := _BOUND.search(value)):
+        yield Problem(record.file, record.id, "bound-is-not-a-value",
+                      f"value {value!r} gives a bound ({match.group(0)!r}), not the figure; leave numeric (and unit) "
+                      "out and keep the words in value")
+
+
 def _as_written_problems(record: Record) -> Iterator[Problem]:
     """Numbers that are not written in the text they come from (rule numeric-as-written)."""
     for name, sources in WRITTEN_IN.get(record.kind, {}).items():
@@ -415,6 +430,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
     for record in records:
         data = record.data
         yield from _as_written_problems(record)
+        yield from _bound_problems(record)
         numerator, denominator = data.get("numerator"), data.get("denominator")
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
