@@ -130,9 +130,19 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
 @_errors
 def sparql_command(query: str, fmt: str, graph_file: Path, store_dir: Path | None) -> None:
     """Run a SPARQL query given as text or as the path of a .rq file."""
+    if not query.endswith(".rq") and _is_path(query):
+        raise ConfigurationError(f"{query} is a path, not a query: give the query text or a .rq file")
     text = _query_file(Path(query)) if query.endswith(".rq") else query
     store = open_store(graph_file, store_dir=store_dir)
     click.echo(read_results(lambda: format_results(run_query(store, text), fmt)), nl=False)
+
+
+def _is_path(text: str) -> bool:
+    """Whether a command-line argument names an existing file or folder (rather than being a query)."""
+    try:
+        return "\n" not in text and Path(text).exists()
+    except (OSError, ValueError):  # too long for a path, or a NUL byte
+        return False
 
 
 def _query_file(path: Path) -> str:

@@ -272,3 +272,9 @@ def test_query_list_with_a_name_describes_that_query() -> None:
     lines = result.output.splitlines()
     assert lines[0].startswith("trials-for-subtype: ") and "default skgid:undifferentiated-pleomorphic-sarcoma" in lines[0]
     assert "  subtype: the subtype" in result.output and "arms-and-enrolment" not in result.output
+
+
+def test_sparql_given_a_path_that_is_not_a_query_file_says_so(built, tmp_path: Path) -> None:
+    """Regression: 'sparql DIR' was parsed as query text ('error at 1:1 ...')."""
+    result = CliRunner().invoke(main, ["sparql", str(tmp_path), "--graph", str(built.output)])
+    assert result.exit_code == 2 and "is a path, not a query: give the query text or a .rq file" in result.output
