@@ -163,7 +163,8 @@ def api_router(pool: QueryPool) -> Router:
         except QueryError as error:
             return error_response(400, "invalid parameter", str(error))
         result_type, rdf_type = requested_media_types(request, dict(request.query_params))
-        return await run_protocol_query(pool, text, result_type, rdf_type)
+        return await run_protocol_query(pool, text, result_type, rdf_type, too_large_advice=(
+            "give a parameter that narrows it, or run the query's text (GET /api/queries) on /sparql with a LIMIT"))
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(queries, server_url=str(request.base_url)))

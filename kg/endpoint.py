@@ -114,8 +114,11 @@ def _media_types(accept: str | None, params: Mapping[str, str]) -> tuple[str, st
 
 
 async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
-                  max_rows: int | None = None) -> QueryResult | Response:
-    """Check and run a query: its result, or a JSON error response."""
+                  max_rows: int | None = None, too_large_advice: str | None = None) -> QueryResult | Response:
+    """Check and run a query: its result, or a JSON error response.
+
+    ``too_large_advice`` replaces the worker's advice ("add a LIMIT") on a result over the cap.
+    """
     try:
         check_read_only(query)
         return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows)
@@ -124,7 +127,8 @@ async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
     except QueryTimeout as error:
         return timeout_response(error)
     except ResultTooLarge as error:
-        return error_response(422, "result too large", str(error))
+        message = str(error) if too_large_advice is None else f"{str(error).rsplit('; ', 1)[0]}; {too_large_advice}"
+        return error_response(422, "result too large", message)
     except QueryError as error:
         return error_response(400, "malformed query", str(error))
     except WorkerError as error:
@@ -139,7 +143,8 @@ def _content_type(result: QueryResult) -> str:
 
 
 async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str, *,
-                             max_rows: int | None = None, empty_is_missing: str | None = None) -> Response:
+                             max_rows: int | None = None, empty_is_missing: str | None = None,
+                             too_large_advice: str | None = None) -> Response:
     """Check and run a query, turning every failure into a clear JSON error.
 
     :param pool: the query workers
@@ -149,9 +154,11 @@ async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_
     :param max_rows: the row cap instead of the pool's (for the server's own queries)
     :param empty_is_missing: answer a CONSTRUCT/DESCRIBE result with no triples with a 404
         saying that this IRI is not in the graph
+    :param too_large_advice: what to do about a result over the cap, for callers who cannot
+        add a LIMIT (the stored-query API)
     :returns: the result or a JSON error response
     """
-    answer = await _answer(pool, query, result_type, rdf_type, max_rows)
+    answer = await _answer(pool, query, result_type, rdf_type, max_rows, too_large_advice)
     if isinstance(answer, Response):
         return answer
     if empty_is_missing is not None and answer.rows == 0:

@@ -94,7 +94,12 @@ def test_pages_are_not_held_to_the_endpoint_row_cap(built) -> None:
 
     url, process = start_server(built.output, "--max-rows", "50", "--workers", "1")
     try:
-        assert httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}).status_code == 422
+        over_cap = httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+        assert over_cap.status_code == 422 and over_cap.json()["message"].endswith("; add a LIMIT")
+        # an API caller cannot add a LIMIT to a stored query (regression: it was told to)
+        stored = httpx.get(f"{url}/api/queries/biomarker-findings")
+        assert stored.status_code == 422 and "give a parameter that narrows it" in stored.json()["message"]
+        assert "add a LIMIT" not in stored.json()["message"]
         page = httpx.get(f"{url}/id/pembrolizumab")
         assert page.status_code == 200 and "pembrolizumab" in page.text
         assert httpx.get(f"{url}/").status_code == 200
