@@ -239,16 +239,15 @@ class SparqlEndpoint:
             except _TooLarge:
                 return error_response(413, "request too large", f"the request is larger than {limit} bytes")
             content_type = headers.get(b"content-type", "").split(";")[0].strip().lower()
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                return _not_utf8("the request body")
             if content_type == "application/sparql-query":
-                params["query"] = text
+                try:
+                    params["query"] = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    return _not_utf8("the request body")
                 queries += 1
             elif content_type == "application/x-www-form-urlencoded":
                 try:
-                    form = parse_qsl(text, keep_blank_values=True, errors="strict")
+                    form = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
                 except UnicodeDecodeError:
                     return _not_utf8("the request body")
                 params.update(form)

@@ -389,19 +389,24 @@ def _text_at(data: Mapping[str, Any], path: str) -> str | None:
     return node if isinstance(node, str) else None
 
 
-#: Words that make a value a bound ("over two years", "exceeded 80%"), not the figure itself.
-_BOUND = re.compile(r"\b(?:over|more than|exceed(?:s|ed|ing)?|at least|greater than|less than|fewer than|under|"
-                    r"up to|beyond)\b|[<>≤≥]", re.IGNORECASE)
+#: Words that make the figure after them a bound ("over two years", "exceeded 80%"), and
+#: the words after them, where that figure is written.
+_BOUND = re.compile(r"(?:(?<![\w-])(?:over|more than|exceed(?:s|ed|ing)?|at least|greater than|less than|fewer than|under|"
+                    r"up to|beyond)\b|[<>≤≥])\s*(\S+(?:\s+\S+)?)", re.IGNORECASE)
 
 
 def _bound_problems(record: Record) -> Iterator[Problem]:
-    """A bound recorded as the figure (rule bound-is-not-a-value)."""
-    value = record.data.get("value")
-    if record.kind == "measurements" and isinstance(value, str) and record.data.get("numeric") is not None \
-            and (match := _BOUND.search(value)):
-        yield Problem(record.file, record.id, "bound-is-not-a-value",
-                      f"value {value!r} gives a bound ({match.group(0)!r}), not the figure; leave numeric (and unit) "
-                      "out and keep the words in value")
+    """A bound recorded as the figure (rule bound-is-not-a-value): ``numeric`` is the number
+    right after a bound word, as in "over two years" (not "ORR 18% (p<0.05)")."""
+    value, numeric = record.data.get("value"), record.data.get("numeric")
+    if record.kind != "measurements" or not isinstance(value, str) or not isinstance(numeric, int | float):
+        return
+    for match in _BOUND.finditer(value):
+        if Decimal(str(numeric)) in _numbers_in(match.group(1)):
+            yield Problem(record.file, record.id, "bound-is-not-a-value",
+                          f"value {value!r} gives a bound ({match.group(0)!r}), not the figure; leave numeric "
+                          "(and unit) out and keep the words in value")
+            return
 
 
 def _as_written_problems(record: Record) -> Iterator[Problem]:
@@ -446,12 +451,16 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
                     )
                     continue
                 allowed = XREF_KINDS.get((record.kind, field_name), frozenset())
-                if known[standard].kind not in allowed:
+                if not allowed:
+                    yield Problem(record.file, record.id, "identifier-kind",
+                                  f"{field_name} {curie!r}: the reference table has no kind of identifier for "
+                                  f"{record.kind}; leave it out")
+                elif known[standard].kind not in allowed:
                     yield Problem(
                         record.file, record.id, "identifier-kind",
                         f"{field_name} {curie!r} is the reference table's {known[standard].kind!r} "
                         f"{known[standard].label!r}, not an identifier of {record.kind} "
-                        f"({', '.join(sorted(allowed)) or 'none allowed'}); take a row of the right kind",
+                        f"({', '.join(sorted(allowed))}); take a row of the right kind",
                     )
         evidences = data.get("evidence")
         if isinstance(evidences, dict):

@@ -18,13 +18,24 @@ from kg.workers import Limits
 __all__ = ["serve"]
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind the listening socket first, so that a port in use is a clear error, not a traceback."""
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Bind the listening sockets first, so that a port in use is a clear error, not a traceback.
+
+    Every address the host name resolves to is bound (``localhost``: 127.0.0.1 and ::1 where
+    both are configured), as uvicorn does when given the host.
+    """
+    sockets: list[socket.socket] = []
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        addresses = dict.fromkeys((family, address[:2]) for family, _, _, _, address
+                                  in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        for family, address in addresses:
+            sock = socket.create_server(address, family=family, dualstack_ipv6=False)
+            sockets.append(sock)
     except OSError as error:
+        for sock in sockets:
+            sock.close()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+    return sockets
 
 
 def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None,
@@ -59,7 +70,7 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
         from kg.store import open_store
 
         open_store(graph_file, store_dir=store_dir)  # bulk-load once; workers reopen it read-only
-    listener = _listen(host, port)
+    listeners = _listen(host, port)
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
                      limits=Limits(timeout=timeout, max_rows=max_rows))
     # Requests are not logged (uvicorn would format an access line per request only to drop it at
@@ -71,7 +82,7 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
         try:
             await pool.start()  # the app's lifespan finds it started
             say(f"serving {graph_file} at http://{host}:{port}/ (SPARQL endpoint: /sparql, UI: /query)")
-            await uvicorn.Server(config).serve(sockets=[listener])
+            await uvicorn.Server(config).serve(sockets=listeners)
         finally:
             await pool.stop()
 
@@ -81,4 +92,5 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
                 contextlib.suppress(KeyboardInterrupt):
             runner.run(main())
     finally:
-        listener.close()
+        for listener in listeners:
+            listener.close()

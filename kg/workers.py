@@ -22,6 +22,7 @@ import logging
 import math
 import multiprocessing
 import pickle
+import signal
 import socket
 import struct
 import warnings
@@ -221,6 +222,9 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
     from kg.sandbox import deny_network  # imported in the child process
     from kg.store import open_store
 
+    # Ctrl-C in a terminal reaches the whole process group; the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _turtle_prefixes()  # imports kg.export now, not during a query's time limit
     if (reason := deny_network()) is not None:
         warnings.warn(f"query worker: network not sandboxed: {reason}", RuntimeWarning, stacklevel=1)
     try:
@@ -334,7 +338,8 @@ class QueryPool:
             await worker.connect(timeout=600)
         except BaseException:
             worker.kill()
-            self._all.remove(worker)
+            if worker in self._all:  # stop() may have cleared the list meanwhile
+                self._all.remove(worker)
             raise
         return worker
 
@@ -351,7 +356,19 @@ class QueryPool:
         """
         self._stopped = False
         self._idle = asyncio.LifoQueue()
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+        spawns = [asyncio.ensure_future(self._spawn()) for _ in range(self.size)]
+        try:
+            workers = await asyncio.gather(*spawns)
+        except BaseException:
+            # One failed (or start was cancelled): stop the others, loading or loaded, then report it.
+            for spawn in spawns:
+                spawn.cancel()
+            for result in await asyncio.gather(*spawns, return_exceptions=True):
+                if isinstance(result, _Worker):
+                    result.kill()
+                    if result in self._all:
+                        self._all.remove(result)
+            raise
         for worker in workers:
             self._idle.put_nowait(worker)
 
@@ -379,7 +396,7 @@ class QueryPool:
                     self._all.remove(worker)
             replacement = await self._spawn()
         except (SarcomaKGError, OSError) as error:
-            delay = min(_MAX_RETRY_SECONDS, 2.0 ** attempt)
+            delay = min(_MAX_RETRY_SECONDS, 2.0 ** min(attempt, 16))
             _logger.error("a query worker could not be replaced (%s); trying again in %g s", error, delay)
             self._in_background(self._replace_later(delay, attempt=attempt + 1))
             return

@@ -120,14 +120,6 @@ def test_a_value_that_names_an_entity_of_the_wrong_kind_is_a_400(server: str, qu
     assert response.status_code == 400 and message in response.json()["message"], response.text
 
 
-def test_an_id_in_another_case_wins_over_a_label_that_names_another_entity(server: str) -> None:
-    """Regression: Interleukin-2 (the id interleukin-2 in another case) was ambiguous with the
-    regimen labelled 'interleukin-2'; a target parameter now also rules out the regimen."""
-    by_case = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "PD-1"})
-    by_id = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-1"})
-    assert by_case.status_code == 200 and by_case.json() == by_id.json() and by_id.json()["results"]["bindings"]
-
-
 def test_a_parameter_given_twice_is_a_400(server: str) -> None:
     """Regression: subtype=ups&subtype=mfs silently used the last value."""
     response = httpx.get(f"{server}/api/queries/trials-for-subtype", params=[("subtype", "ups"), ("subtype", "mfs")])

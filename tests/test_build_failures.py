@@ -201,3 +201,19 @@ def test_a_record_file_named_yml_is_not_skipped_silently(records_copy: Path) -> 
     result = CliRunner().invoke(main, ["validate", "--records", str(records_copy)])
     assert result.exit_code == 1, result.output
     assert "record-file-name" in result.output and source.with_suffix(".yml").name in result.output
+
+
+@pytest.mark.parametrize(("value", "numeric", "is_bound"), [
+    ("over two years", 2, True), ("exceeded 80%", 80, True), (">50% of cells", 50, True), ("up to 24 months", 24, True),
+    ("over 2.5 years of disease control", 2.5, True),
+    ("grade ≥3 treatment-related adverse events in 20%", 20, False), ("ORR 18% (p<0.05)", 18, False),
+    ("5% of tumors harboring > 20 mutations/Mb", 5, False), ("ORR 25% among PD-L1 over-expressing tumours", 25, False),
+    ("follow-up to 24 months", 24, False), ("ORR 12% in patients under 40", 12, False),
+])
+def test_a_bound_is_told_from_a_figure_beside_a_bound_word(value: str, numeric: float, is_bound: bool) -> None:
+    """The bound rule looks at the number right after the bound word (regression, found in
+    review: it flagged any value holding such a word, as "ORR 18% (p<0.05)")."""
+    from kg.records import Record, _bound_problems
+
+    record = Record(kind="measurements", data={"id": "m", "value": value, "numeric": numeric}, file="f.yaml", index=0)
+    assert bool(list(_bound_problems(record))) is is_bound

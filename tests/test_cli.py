@@ -278,3 +278,33 @@ def test_sparql_given_a_path_that_is_not_a_query_file_says_so(built, tmp_path: P
     """Regression: 'sparql DIR' was parsed as query text ('error at 1:1 ...')."""
     result = CliRunner().invoke(main, ["sparql", str(tmp_path), "--graph", str(built.output)])
     assert result.exit_code == 2 and "is a path, not a query: give the query text or a .rq file" in result.output
+
+
+def test_ctrl_c_stops_the_server_quietly(built) -> None:
+    """Regression (found in review): Ctrl-C in a terminal reaches the whole process group, and
+    each query worker printed a KeyboardInterrupt traceback."""
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([*CLI, "serve", "--graph", str(built.output), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal does
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert b"Traceback" not in stderr, stderr.decode()

@@ -346,3 +346,10 @@ def test_a_content_length_that_is_not_a_number_is_a_400() -> None:
     asyncio.run(endpoint(scope, receive, send))
     assert sent[0]["status"] == 400
     assert json.loads(sent[1]["body"])["message"] == "Content-Length is not a number: '12abc'"
+
+
+def test_a_body_of_another_media_type_is_a_415_whatever_its_bytes(server: str) -> None:
+    """Regression (found in review): the body was decoded before its media type was looked at,
+    so bytes that are not UTF-8 got 'not UTF-8' instead of the 415."""
+    response = httpx.post(f"{server}/sparql", content=b"\xff\xfe", headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 415

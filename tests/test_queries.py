@@ -165,3 +165,16 @@ def test_python_callers_may_name_entities_as_the_cli_and_http_do(store: ox.Store
         assert rows == by_iri, name
     with pytest.raises(QueryError, match="nothing in the graph is 'no such subtype'"):
         query.run(store, {"subtype": "no such subtype"})
+
+
+def test_an_id_in_another_case_wins_over_a_label_of_another_entity() -> None:
+    """Regression: 'Interleukin-2' (the id interleukin-2 in another case) was ambiguous with
+    the regimen labelled 'interleukin-2'."""
+    from kg.queries import Parameter, resolve_entity
+
+    rows = [{"match": "https://w3id.org/sarcoma-kg/id/interleukin-2", "label": "interleukin-2"},
+            {"match": "https://w3id.org/sarcoma-kg/id/interleukin-2-monotherapy", "label": "interleukin-2"}]
+    parameter = Parameter(name="thing", variable="__thing_iri", kind="iri", required=False)
+    assert resolve_entity(parameter, "Interleukin-2", rows) == "https://w3id.org/sarcoma-kg/id/interleukin-2"
+    with pytest.raises(QueryError, match="could be skgid:interleukin-2 .*skgid:interleukin-2-monotherapy"):
+        resolve_entity(parameter, "IL-2 the label", rows)

@@ -222,3 +222,55 @@ def test_a_query_waits_for_a_replacement_that_loads_longer_than_the_limit(graph:
         assert json.loads(result.body)["results"]["bindings"][0]["o"]["value"] == "http://example.org/o"
 
     run_with_pool(graph, body, timeout=0.5)
+
+
+def test_a_failed_start_stops_the_other_workers_cleanly(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: when one worker failed to start, the others went on loading and, cancelled
+    at shutdown, raised 'list.remove(x): x not in list' into asyncio's error log."""
+    import kg.workers
+
+    original = kg.workers._Worker.connect
+    calls: list[kg.workers._Worker] = []
+
+    async def connect(self: kg.workers._Worker, timeout: float) -> None:
+        calls.append(self)
+        if len(calls) == 1:
+            self.kill()
+            raise ConfigurationError("the first worker cannot load the graph")
+        await original(self, timeout)
+
+    monkeypatch.setattr(kg.workers._Worker, "connect", connect)
+    errors: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+        pool = QueryPool(graph, workers=2)
+        try:
+            with pytest.raises(ConfigurationError, match="first worker"):
+                await pool.start()
+        finally:
+            await pool.stop()
+        assert pool._all == []
+
+    asyncio.run(main())
+    assert errors == []
+    assert len(calls) == 2 and not any(worker.process.is_alive() for worker in calls)
+
+
+def test_the_retry_pause_stays_bounded_however_many_attempts() -> None:
+    """Regression (found in review): 2.0 ** attempt overflowed after about 17 hours of failed
+    attempts, and the OverflowError ended the retries for good."""
+    async def main() -> None:
+        pool = QueryPool(Path("unused.ttl"), workers=1)
+        pool._idle = asyncio.LifoQueue()
+
+        async def failing_spawn() -> Any:
+            raise ConfigurationError("the graph is gone")
+
+        pool._spawn = failing_spawn  # type: ignore[method-assign]
+        pool._starting = 1
+        await pool._replace(None, attempt=1024)
+        assert pool._starting == 0 and len(pool._tasks) == 1  # the next attempt is scheduled
+        await pool.stop()
+
+    asyncio.run(main())
