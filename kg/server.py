@@ -63,8 +63,9 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     say = progress or (lambda line: None)
     if rebuild or not graph_file.is_file():
         if graph_file.name != GRAPH_FILE:  # a build writes <output dir>/sarcoma-kg.ttl, not this file
-            raise ConfigurationError(f"graph not found: {graph_file}; give an existing graph, or "
-                                     f"--graph DIR/{GRAPH_FILE} to build into DIR first")
+            problem = f"--rebuild cannot write {graph_file}" if rebuild else f"graph not found: {graph_file}"
+            raise ConfigurationError(f"{problem}; a build writes DIR/{GRAPH_FILE}: give --graph DIR/{GRAPH_FILE}"
+                                     f"{'' if rebuild else ', or an existing graph'}")
         build(graph_file.parent, progress=progress)
     if store_dir is not None:
         from kg.store import open_store

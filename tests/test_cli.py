@@ -250,6 +250,10 @@ def test_serve_with_a_missing_graph_of_another_name_does_not_build_elsewhere(tmp
     assert result.exit_code == 2, result.output
     assert "graph not found" in result.output and "--graph DIR/sarcoma-kg.ttl" in result.output
     assert not (tmp_path / "new").exists()
+    existing = tmp_path / "mygraph.ttl"
+    existing.write_text("<urn:a> <urn:b> <urn:c> .\n", encoding="utf-8")
+    rebuild = CliRunner().invoke(main, ["serve", "--rebuild", "--graph", str(existing)])
+    assert rebuild.exit_code == 2 and f"--rebuild cannot write {existing}" in rebuild.output, rebuild.output
 
 
 def test_a_parameter_given_twice_is_a_usage_error(built) -> None:
