@@ -141,13 +141,15 @@ def _candidate(make: Callable[[], str]) -> str:
 def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str, str]]) -> str:
     """Pick the entity a parameter's value names from the rows of its :func:`lookup_query`.
 
-    The entity whose IRI, CURIE or id the value is wins; otherwise the one entity found.
+    Only entities of the parameter's classes count (when it has any); among them the one
+    whose IRI, CURIE or id (in any case) the value is wins; otherwise the one entity found.
 
     :param parameter: the parameter
     :param value: the value as the user wrote it
     :param rows: the lookup's rows, each with ``match`` (an IRI) and maybe ``label``
     :returns: the IRI of the entity
-    :raises QueryError: if the value names nothing in the graph, or several entities
+    :raises QueryError: if the value names nothing in the graph, several entities, or only
+        entities not of the parameter's classes
     """
     matches = list(dict.fromkeys(row["match"] for row in rows))
     labels = {row["match"]: row.get("label") for row in rows}
@@ -300,7 +302,8 @@ class StoredQuery:
         :param values: parameter name to value
         :param found: parameter name to the rows of its lookup (see :meth:`lookups`)
         :returns: the values, each looked-up one replaced by an IRI
-        :raises QueryError: if a value names nothing in the graph, or several entities
+        :raises QueryError: if a value names nothing in the graph, several entities, or only
+            entities not of the parameter's classes
         """
         parameters = {parameter.name: parameter for parameter in self.parameters}
         return {**values, **{name: resolve_entity(parameters[name], values[name], rows) for name, rows in found.items()}}
