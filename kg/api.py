@@ -17,7 +17,7 @@ from starlette.routing import Route, Router
 from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
-from kg.identifiers import DATA_LICENSE
+from kg.identifiers import DATA_LICENSE, get_converter
 from kg.queries import StoredQuery, load_queries
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
 
@@ -56,6 +56,9 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
         if parameter.kind == "iri":
             description += ("; also a mapped identifier's CURIE (MONDO:0005058), or a label, synonym, abbreviation "
                             "or gene symbol in any case (UPS, CTLA4)")
+        if parameter.classes:
+            description += "; it must name " + " or ".join(
+                f"a {get_converter().compress(iri, passthrough=True)}" for iri in parameter.classes)
         parameters.append({
             "name": parameter.name, "in": "query", "description": description,
             "required": parameter.required and parameter.default is None, "schema": schema,

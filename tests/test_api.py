@@ -20,6 +20,8 @@ def test_openapi_document_is_valid(server: str) -> None:
         operation = document["paths"][f"/api/queries/{name}"]["get"]
         assert operation["summary"] == query.summary
         assert {p["name"] for p in operation["parameters"]} == {p.name for p in query.parameters}
+    target = document["paths"]["/api/queries/therapies-by-target"]["get"]["parameters"][0]
+    assert target["description"].endswith("it must name a skg:MolecularTarget")  # the '#+ types:' entry
 
 
 def test_openapi_document_names_every_error_the_endpoint_sends() -> None:
