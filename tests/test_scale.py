@@ -98,3 +98,21 @@ def test_bench_prints_its_summary_line() -> None:
     last = text.strip().splitlines()[-1]
     assert last.startswith("speedup vs rdflib at ") and "slowest stored query at" in last and "HTTP overhead" in last
     assert all(q.http is not None for q in report.sizes[0].queries)
+
+
+@pytest.mark.slow
+def test_dispatch_overhead_script_measures_each_mode(built) -> None:
+    """scripts/dispatch_overhead.py (the evidence behind the HTTP target's note) runs and prints every mode."""
+    import subprocess
+    import sys
+
+    assert built.output is not None
+    script = Path(__file__).resolve().parent.parent / "scripts" / "dispatch_overhead.py"
+    result = subprocess.run([sys.executable, str(script), "--graph", str(built.output), "--repeat", "1"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    for mode in ("event-loop", "thread", "worker-process"):
+        measured = [row for row in rows if row[0] == mode and not row[1].startswith("(")]
+        assert len(measured) == 4, f"{mode}: {result.stdout}"
+        assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in measured)

@@ -1,0 +1,134 @@
+"""Measure what HTTP adds to a fast query under three ways of running the query in a server.
+
+Issue 6 asks that a query returning up to 100 rows take at most twice as long over HTTP as
+in-process. ``sarcoma-kg serve`` runs each query in a worker process, the only place where a
+query that runs past the time limit can be stopped (pyoxigraph offers no timeout, and a
+thread cannot be stopped). This script asks what the alternatives would cost, in one run,
+with the same client and method as ``sarcoma-kg bench`` (requests alternating with
+in-process runs on one keep-alive connection):
+
+* ``event-loop``: a bare ASGI app that runs the query on the event loop's own thread
+  (no time limit possible, and every other request waits while a query runs);
+* ``thread``: the same app handing the query to a thread pool, as an asyncio server must to
+  stay responsive (still no time limit: the thread cannot be stopped);
+* ``worker-process``: ``sarcoma-kg serve`` itself (time limit, result caps, sandbox).
+
+Usage: ``python scripts/dispatch_overhead.py [--graph dist/sarcoma-kg.ttl] [--repeat 9]``
+(the graph must have been built: ``sarcoma-kg build``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kg import bench  # the benchmark's own client and pairing, so the figures compare
+from kg.queries import load_queries
+from kg.store import open_store
+
+#: The stored queries with the shortest in-process times (the hardest for the 2x target).
+FAST_QUERIES = ("cell-therapy-antigens", "subtype-hierarchy", "negative-results", "regimens-ranked-by-orr")
+MODES = ("event-loop", "thread", "worker-process")
+
+
+def bare_app(graph: Path, *, in_thread: bool):  # type: ignore[no-untyped-def]
+    """A minimal ASGI app answering a POSTed query as SPARQL JSON (no checks, no limits)."""
+    import pyoxigraph as ox
+
+    store = open_store(graph)
+
+    def run(text: str) -> bytes:
+        body = store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+        assert body is not None
+        return body
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        text = b"".join(chunks).decode("utf-8")
+        body = await asyncio.get_running_loop().run_in_executor(None, run, text) if in_thread else run(text)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/sparql-results+json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(mode: str, graph: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = _free_port()
+    if mode == "worker-process":
+        command = [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port)]
+    else:
+        command = [sys.executable, __file__, "--serve", mode, "--port", str(port), "--graph", str(graph)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the {mode} server exited during start-up")
+        conn = bench._connect(url, timeout=5)
+        try:
+            bench._post(conn, "ASK {}")
+            return url, process
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            conn.close()
+    process.kill()
+    raise SystemExit(f"the {mode} server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--graph", type=Path, default=Path("dist/sarcoma-kg.ttl"))
+    parser.add_argument("--repeat", type=int, default=9, help="pairs of runs per query at least")
+    parser.add_argument("--serve", choices=MODES[:2], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        import uvicorn
+
+        uvicorn.run(bare_app(args.graph, in_thread=args.serve == "thread"), port=args.port,
+                    log_level="warning", access_log=False)
+        return
+    if not args.graph.is_file():
+        raise SystemExit(f"graph not found: {args.graph} (run 'sarcoma-kg build' first)")
+    queries = load_queries()
+    texts = {name: queries[name].render() for name in FAST_QUERIES}
+    store = open_store(args.graph)
+    print(f"{'mode':16} {'query':24} {'HTTP med ms':>12} {'paired in-proc ms':>18} {'HTTP/in-proc':>13}")
+    for mode in MODES:
+        url, process = _start(mode, args.graph)
+        try:
+            results = bench._http_timings(url, texts, args.repeat, store)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        ratios = []
+        for name, ((http_median, _), (paired_median, _)) in results.items():
+            ratios.append(http_median / paired_median)
+            print(f"{mode:16} {name:24} {http_median:>12.2f} {paired_median:>18.2f} {ratios[-1]:>13.2f}")
+        print(f"{mode:16} {'(median, max)':24} {'':>12} {'':>18} {statistics.median(ratios):>6.2f} {max(ratios):>5.2f}")
+
+
+if __name__ == "__main__":
+    main()
