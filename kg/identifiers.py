@@ -14,6 +14,7 @@ from pathlib import Path
 
 import curies
 
+from kg import __version__
 from kg.errors import ConfigurationError
 from kg.resources import resource_path
 
@@ -23,6 +24,7 @@ __all__ = [
     "DATA_NAMESPACE",
     "ONTOLOGY_IRI",
     "ONTOLOGY_NAMESPACE",
+    "ONTOLOGY_VERSION_IRI",
     "VerifiedId",
     "get_converter",
     "verified_ids",
@@ -36,6 +38,8 @@ ONTOLOGY_NAMESPACE = "https://w3id.org/sarcoma-kg/ontology/"
 DATA_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 #: The IRI of the ontology itself (its terms are in :data:`ONTOLOGY_NAMESPACE`).
 ONTOLOGY_IRI = "https://w3id.org/sarcoma-kg/ontology"
+#: The ontology's owl:versionIRI (this release's version, as in ``ontology/sarcoma-kg.ttl``).
+ONTOLOGY_VERSION_IRI = f"{ONTOLOGY_IRI}/{__version__}"
 DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
 
 #: Namespaces of the project itself, which have no row in the Bioregistry prefix table of

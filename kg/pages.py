@@ -25,7 +25,7 @@ from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
 from kg.export import MEDIA_TYPES, serialize
-from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, get_converter
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
@@ -185,6 +185,8 @@ def pages_router(pool: QueryPool) -> Router:
 
     async def entity(request: Request) -> Response:
         namespace = DATA_NAMESPACE if request.url.path.startswith("/id/") else ONTOLOGY_NAMESPACE
+        if namespace + request.path_params["path"] == ONTOLOGY_VERSION_IRI:
+            return await ontology(request)  # this version's IRI: this ontology
         return await describe(request, namespace + request.path_params["path"])
 
     async def ontology(request: Request) -> Response:

@@ -139,3 +139,15 @@ def test_a_path_that_makes_no_iri_is_a_404_that_says_so(server: str) -> None:
     assert "is not a valid IRI" in response.json()["message"] and "parameter" not in response.json()["message"]
     page = httpx.get(f"{server}/id/a%20b", headers={"Accept": "text/html"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+
+
+def test_the_ontology_version_iri_dereferences_to_the_ontology(server: str) -> None:
+    """Regression: the owl:versionIRI (/ontology/0.1.0) was a 404."""
+    ontology = rdflib.Graph().parse(data=httpx.get(f"{server}/ontology", headers={"Accept": "text/turtle"}).content,
+                                    format="turtle")
+    version = ontology.value(rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology"), rdflib.OWL.versionIRI)
+    assert version is not None
+    response = httpx.get(server + str(version).removeprefix("https://w3id.org/sarcoma-kg"), headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.content, format="turtle")
+    assert (rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology"), rdflib.OWL.versionIRI, version) in graph
