@@ -428,6 +428,13 @@ def _as_written_problems(record: Record) -> Iterator[Problem]:
         )
 
 
+#: Study types that state an observational or case design, which a study whose source gives no
+#: design (design_category DesignNotReported) must not have. A clinical trial may: the source
+#: says "trial" without printing its phase, on which its design category depends.
+DESIGN_TYPES = frozenset({"RetrospectiveStudy", "ProspectiveStudy", "PooledAnalysis", "PreclinicalStudy",
+                          "CaseReport", "CaseSeries"})
+
+
 def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> Iterator[Problem]:
     """The checks JSON Schema cannot express, each with its own rule name."""
     known = verified_ids()
@@ -436,6 +443,11 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
         data = record.data
         yield from _as_written_problems(record)
         yield from _bound_problems(record)
+        if record.kind == "studies" and data.get("design_category") == "DesignNotReported" \
+                and data.get("type") in DESIGN_TYPES:
+            yield Problem(record.file, record.id, "design-type-agrees",
+                          f"type {data['type']} states a design, but design_category is DesignNotReported; "
+                          "give the type Study (or the design category the source states)")
         numerator, denominator = data.get("numerator"), data.get("denominator")
         if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
             yield Problem(record.file, record.id, "numerator-le-denominator",
