@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from kg.errors import QueryError
 
-__all__ = ["QueryRefused", "check_read_only", "update_keyword"]
+__all__ = ["QueryRefused", "check_read_only", "undeclared_prefixes", "update_keyword"]
 
 
 class QueryRefused(QueryError):
@@ -43,8 +43,8 @@ _TERMINAL = re.compile(
     r"|[?$][" + _PN_CHARS + r"]+"
     r"|@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*"
     # a prefixed name: optional prefix, a colon, an optional local part
-    r"|(?:[" + _PN_CHARS + r"][" + _PN_CHARS + r".\-]*)?:(?:(?:[" + _PN_CHARS + r":]|" + _PLX + r")"
-    r"(?:[" + _PN_CHARS + r".:\-]|" + _PLX + r")*)?"
+    r"|(?P<PNAME>(?:[" + _PN_CHARS + r"][" + _PN_CHARS + r".\-]*)?:(?:(?:[" + _PN_CHARS + r":]|" + _PLX + r")"
+    r"(?:[" + _PN_CHARS + r".:\-]|" + _PLX + r")*)?)"
     # a keyword is letters only: ``true.SERVICE`` is the literal true, a dot and SERVICE
     r"|(?P<KEYWORD>[A-Za-z_][A-Za-z0-9_]*)"
     r"|\\.|[\s\S]",
@@ -88,6 +88,30 @@ def update_keyword(query: str) -> str | None:
     """
     found = sorted((_keywords(query) | _keywords(_unescape_codepoints(query))) & _UPDATE)
     return found[0] if found else None
+
+
+def undeclared_prefixes(query: str) -> list[str]:
+    """The prefixes a query uses in prefixed names without declaring them, in order of use.
+
+    :param query: SPARQL text
+    :returns: prefix names (``""`` for the empty prefix), each once
+    """
+    declared: set[str] = set()
+    used: dict[str, None] = {}
+    after_prefix = False
+    for match in _TERMINAL.finditer(query):
+        if match["KEYWORD"]:
+            after_prefix = match["KEYWORD"].upper() == "PREFIX"
+        elif match["PNAME"]:
+            name = match["PNAME"].split(":", 1)[0]
+            if after_prefix:
+                declared.add(name)
+            else:
+                used.setdefault(name, None)
+            after_prefix = False
+        elif not match[0].isspace() and not match[0].startswith("#"):
+            after_prefix = False
+    return [name for name in used if name not in declared]
 
 
 def check_read_only(query: str) -> None:

@@ -7,6 +7,7 @@ rdflib's slow engine for prepared queries); rdflib is used for parsing, building
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,10 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.errors import ConfigurationError, QueryError
-from kg.safety import update_keyword
+from kg.identifiers import get_converter
+from kg.safety import undeclared_prefixes, update_keyword
 
-__all__ = ["construct", "graph_to_store", "open_store", "read_results", "run_query", "select"]
+__all__ = ["construct", "graph_to_store", "open_store", "read_results", "run_query", "select", "syntax_error_message"]
 
 
 def graph_to_store(graph: Graph) -> ox.Store:
@@ -48,7 +50,7 @@ def _rdf_format(graph_file: Path) -> ox.RdfFormat:
     return ox.RdfFormat.N_TRIPLES if graph_file.suffix == ".nt" else ox.RdfFormat.TURTLE
 
 
-def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
+def open_store(graph_file: str | os.PathLike[str], *, store_dir: str | os.PathLike[str] | None = None) -> ox.Store:
     """Open a store holding a built graph.
 
     :param graph_file: the built graph (Turtle or N-Triples, by extension)
@@ -61,6 +63,8 @@ def open_store(graph_file: Path, *, store_dir: Path | None = None) -> ox.Store:
     :raises ConfigurationError: if the graph file is missing (and no loaded store is given)
         or cannot be parsed, or the store directory cannot be opened, loaded or written
     """
+    graph_file = Path(graph_file)
+    store_dir = None if store_dir is None else Path(store_dir)
     if store_dir is not None and (store_dir / _SOURCE_MARKER).is_file():
         try:
             recorded = (store_dir / _SOURCE_MARKER).read_text(encoding="utf-8").strip()
@@ -139,9 +143,34 @@ def run_query(store: ox.Store, query: str) -> ox.QuerySolutions | ox.QueryBoolea
         if (keyword := update_keyword(query)) is not None:  # the parser would say "expected CONSTRUCT"
             raise QueryError(f"SPARQL Update ({keyword}) is not supported: the graph is read-only "
                              f"(the parser says: {error})") from error
-        raise QueryError(str(error)) from error
+        raise QueryError(syntax_error_message(query, error)) from error
     except (OSError, RuntimeError) as error:
         raise QueryError(f"the query failed: {error}") from error
+
+
+def syntax_error_message(query: str, error: SyntaxError) -> str:
+    """The parser's message, or what to add when the query uses a prefix it does not declare.
+
+    pyoxigraph reports an undeclared prefix as a list of the characters it expected; this
+    names the prefix and the ``PREFIX`` line that declares it (with the namespace, for the
+    project's, the W3C vocabularies' and the Bioregistry prefixes the graph uses).
+
+    :param query: the SPARQL text
+    :param error: what pyoxigraph's parser raised
+    :returns: a message for people
+    """
+    message = str(error)
+    missing = undeclared_prefixes(query) if "Prefix not found" in message else []
+    if not missing:
+        return message
+    from kg.export import common_prefixes  # the W3C and project prefixes, as in the exports
+
+    known = {**get_converter().prefix_map, **common_prefixes()}
+    declarations = "; ".join(f"PREFIX {name}: <{known.get(name, '...')}>" for name in missing)
+    position = message.split(": expected", 1)[0]
+    names = ", ".join(f"'{name}:'" for name in missing)
+    what = f"the prefix {names} is" if len(missing) == 1 else f"the prefixes {names} are"
+    return f"{position}: {what} not declared; add {declarations}"
 
 
 T = TypeVar("T")

@@ -33,6 +33,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
+from kg.store import syntax_error_message
 
 __all__ = [
     "OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge",
@@ -160,7 +161,7 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
     try:
         result = store.query(text)
     except SyntaxError as error:
-        raise QueryError(str(error)) from error
+        raise QueryError(syntax_error_message(text, error)) from error
     sink = _Capped(limits.max_bytes)
     if isinstance(result, ox.QueryTriples):
         media_type, rdf_format = _pick(media_types[1], RDF_TYPES)

@@ -284,6 +284,23 @@ def test_sparql_given_a_path_that_is_not_a_query_file_says_so(built, tmp_path: P
     assert result.exit_code == 2 and "is a path, not a query: give the query text or a .rq file" in result.output
 
 
+def test_an_undeclared_prefix_is_named_with_its_declaration(built) -> None:
+    """Regression: a query without its PREFIX lines got five lines of the parser's character classes."""
+    result = CliRunner().invoke(main, ["sparql", "SELECT ?x WHERE { ?x a skg:Study ; rdfs:label ?l }",
+                                       "--graph", str(built.output)])
+    assert result.exit_code == 2, result.output
+    assert "the prefixes 'skg:', 'rdfs:' are not declared; add PREFIX skg: <https://w3id.org/sarcoma-kg/ontology/>; " \
+           "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>" in result.output
+    assert "\\u{" not in result.output
+
+
+def test_open_store_takes_a_string_path(built) -> None:
+    """Regression: open_store("dist/sarcoma-kg.ttl") failed with AttributeError ('str' has no is_file)."""
+    from kg.store import open_store
+
+    assert len(open_store(str(built.output))) == len(open_store(built.output))
+
+
 def test_ctrl_c_stops_the_server_quietly(built) -> None:
     """Regression (found in review): Ctrl-C in a terminal reaches the whole process group, and
     each query worker printed a KeyboardInterrupt traceback."""

@@ -131,6 +131,12 @@ def test_malformed_query_gets_400_with_parser_message_and_server_goes_on(server:
     assert httpx.get(f"{server}/sparql", params={"query": COUNT}).status_code == 200
 
 
+def test_an_undeclared_prefix_gets_a_400_naming_the_declaration(server: str) -> None:
+    response = httpx.get(f"{server}/sparql", params={"query": "SELECT ?x WHERE { ?x a skg:Study }"})
+    assert response.status_code == 400
+    assert "add PREFIX skg: <https://w3id.org/sarcoma-kg/ontology/>" in response.json()["message"]
+
+
 def test_slow_query_is_stopped_while_others_are_served(server: str) -> None:
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     outcome: dict[str, object] = {}

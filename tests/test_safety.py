@@ -57,3 +57,16 @@ def test_allowed_examples_are_queries_oxigraph_runs(query: str) -> None:
     import pyoxigraph as ox
 
     assert list(ox.Store().query(query)) == []
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("SELECT ?x WHERE { ?x a skg:Study }", ["skg"]),
+    ("PREFIX skg: <x> SELECT ?x WHERE { ?x a skg:Study ; rdfs:label ?l }", ["rdfs"]),
+    ("PREFIX # a comment\n skg: <x> SELECT * { ?x skg:y ?z }", []),
+    ('PREFIX : <x> SELECT * { ?x :y "skos:no" ; <http://a:b> ?z } # owl:no', []),
+    ("SELECT * { ?x :y ?z }", [""]),
+])
+def test_undeclared_prefixes(query: str, expected: list[str]) -> None:
+    from kg.safety import undeclared_prefixes
+
+    assert undeclared_prefixes(query) == expected
