@@ -30,9 +30,9 @@ class QueryRefused(QueryError):
 
 _PN_CHARS = r"\w\u00B7\u0300-\u036F\u203F-\u2040"
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
-# One terminal at a time, tried in this order at each position; KEYWORD is the only group
-# the check looks at. Anything else (punctuation, a stray character) is taken one character
-# at a time, a backslash with the character it escapes.
+# One terminal at a time, tried in this order at each position; the read-only check looks at
+# KEYWORD, :func:`undeclared_prefixes` at KEYWORD and PNAME. Anything else (punctuation, a
+# stray character) is taken one character at a time, a backslash with the character it escapes.
 _TERMINAL = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
@@ -42,6 +42,9 @@ _TERMINAL = re.compile(
     r"|#[^\r\n]*"
     r"|[?$][" + _PN_CHARS + r"]+"
     r"|@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*"
+    # a blank node label, which looks like a name with the prefix "_" (greedy about dots, as
+    # Oxigraph's and rdflib's tokenisers are)
+    r"|_:[" + _PN_CHARS + r"][" + _PN_CHARS + r".\-]*"
     # a prefixed name: optional prefix, a colon, an optional local part
     r"|(?P<PNAME>(?:[" + _PN_CHARS + r"][" + _PN_CHARS + r".\-]*)?:(?:(?:[" + _PN_CHARS + r":]|" + _PLX + r")"
     r"(?:[" + _PN_CHARS + r".:\-]|" + _PLX + r")*)?)"

@@ -65,6 +65,8 @@ def test_allowed_examples_are_queries_oxigraph_runs(query: str) -> None:
     ("PREFIX # a comment\n skg: <x> SELECT * { ?x skg:y ?z }", []),
     ('PREFIX : <x> SELECT * { ?x :y "skos:no" ; <http://a:b> ?z } # owl:no', []),
     ("SELECT * { ?x :y ?z }", [""]),
+    # regression: a blank node label was taken for the prefix "_"
+    ("SELECT * { ?s skg:p _:b . _:b0 ?p _:x-1.y }", ["skg"]),
 ])
 def test_undeclared_prefixes(query: str, expected: list[str]) -> None:
     from kg.safety import undeclared_prefixes
