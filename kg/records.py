@@ -395,6 +395,16 @@ _BOUND = re.compile(r"(?:(?<![\w-])(?:over|more than|exceed(?:s|ed|ing)?|at leas
                     r"up to|beyond)\b|[<>≤≥])\s*(\S+(?:\s+\S+)?)", re.IGNORECASE)
 
 
+def _figure_after_bound(window: str) -> set[Decimal]:
+    """The number a bound word is followed by: the first word's, which may go on into the
+    next word when written in words ("twenty one"); none when the first word is no number
+    ("more than half (52%)")."""
+    first = window.split()[0]
+    if _NUMBER.search(first) or not _word_numbers(first):
+        return _numbers_in(first)
+    return _word_numbers(window)
+
+
 def _bound_problems(record: Record) -> Iterator[Problem]:
     """A bound recorded as the figure (rule bound-is-not-a-value): ``numeric`` is the number
     right after a bound word, as in "over two years" (not "ORR 18% (p<0.05)")."""
@@ -402,7 +412,7 @@ def _bound_problems(record: Record) -> Iterator[Problem]:
     if record.kind != "measurements" or not isinstance(value, str) or not isinstance(numeric, int | float):
         return
     for match in _BOUND.finditer(value):
-        if Decimal(str(numeric)) in _numbers_in(match.group(1)):
+        if Decimal(str(numeric)) in _figure_after_bound(match.group(1)):
             yield Problem(record.file, record.id, "bound-is-not-a-value",
                           f"value {value!r} gives a bound ({match.group(0)!r}), not the figure; leave numeric "
                           "(and unit) out and keep the words in value")

@@ -209,6 +209,9 @@ def test_a_record_file_named_yml_is_not_skipped_silently(records_copy: Path) -> 
     ("grade ≥3 treatment-related adverse events in 20%", 20, False), ("ORR 18% (p<0.05)", 18, False),
     ("5% of tumors harboring > 20 mutations/Mb", 5, False), ("ORR 25% among PD-L1 over-expressing tumours", 25, False),
     ("follow-up to 24 months", 24, False), ("ORR 12% in patients under 40", 12, False),
+    ("over twenty one months", 21, True),
+    # regression (review): a figure after the bound's own number was taken for the bound
+    ("more than half (52%)", 52, False), ("ORR > 30%: 35%", 35, False), ("less than 1% (0.5%)", 0.5, False),
 ])
 def test_a_bound_is_told_from_a_figure_beside_a_bound_word(value: str, numeric: float, is_bound: bool) -> None:
     """The bound rule looks at the number right after the bound word (regression, found in
