@@ -127,6 +127,8 @@ def test_oxigraph_server_answers_like_the_embedded_store(query: StoredQuery, par
 @pytest.mark.parametrize(("query", "params"), CASES, ids=CASE_IDS)
 def test_rdflib_answers_like_the_embedded_store(query: StoredQuery, params: dict[str, str] | None,
                                                store: ox.Store, rdflib_graph: rdflib.Graph) -> None:
+    """Regression: cell-therapy-antigens' GROUP_CONCAT over an OPTIONAL value failed on rdflib
+    (NotBoundError), which only the benchmark noticed."""
     expected, actual = _embedded(store, query, params), _rdflib(rdflib_graph, query, params)
     assert expected == actual, _differences(expected, actual)
 

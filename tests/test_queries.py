@@ -52,19 +52,6 @@ def test_query_returns_expected_rows(name: str, case: dict, store: ox.Store) -> 
         )
 
 
-@pytest.mark.parametrize("name", sorted(QUERIES))
-def test_query_gives_the_same_rows_on_rdflib(name: str, built, store: ox.Store) -> None:
-    """The README promises the stored queries run on rdflib and any SPARQL 1.1 engine.
-
-    Regression: cell-therapy-antigens' GROUP_CONCAT over an OPTIONAL value failed on rdflib
-    (NotBoundError), which only the benchmark noticed.
-    """
-    text = QUERIES[name].render()
-    _, rows = solutions_to_rows(store.query(text))
-    answered = list(built.graph.query(text))
-    assert len(answered) == len(rows), f"{name}: {len(answered)} rows on rdflib, {len(rows)} on Oxigraph"
-
-
 @pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
 def test_violation_query_finds_nothing(query, store: ox.Store) -> None:
     assert list(store.query(query.text)) == []
