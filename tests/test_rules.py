@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from kg.errors import ConfigurationError
 from kg.rules import apply_rules, default_rules_dir
@@ -32,3 +32,53 @@ def test_a_rule_that_is_not_a_construct_is_named(tmp_path: Path) -> None:
 def test_an_empty_rules_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="no rules"):
         apply_rules(Graph(), tmp_path)
+
+
+_PAIR = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix uo: <http://purl.obolibrary.org/obo/UO_> .
+id:a a skg:OutcomeMeasurement ; skg:study id:s ; skg:endpoint skg:ORR ; skg:population id:ups ;
+    skg:evidence [ skg:review id:{review_a} ; skg:sourceLocation "{location_a}" {section_a} ] {more_a} .
+id:b a skg:OutcomeMeasurement ; skg:study id:s ; skg:endpoint skg:ORR ; skg:population id:ups ;
+    skg:evidence [ skg:review id:{review_b} ; skg:sourceLocation "{location_b}" {section_b} ] {more_b} .
+"""
+_TEXT = {"review_a": "wu2025", "review_b": "wu2025", "location_a": "text", "location_b": "text",
+         "section_a": "", "section_b": ""}
+_PERCENT = '; skg:numericValue "{}"^^xsd:decimal ; skg:unit uo:0000187'
+_AT = '; skg:timePointValue "{}"^^xsd:decimal ; skg:timePointUnit uo:0000035'
+
+
+@pytest.mark.parametrize(("case", "fields", "conflicts"), [
+    ("two reviews, two figures", {"review_b": "huang2025", "more_a": _PERCENT.format(18),
+                                  "more_b": _PERCENT.format(20)}, True),
+    ("two reviews, one figure", {"review_b": "huang2025", "more_a": _PERCENT.format(18),
+                                 "more_b": _PERCENT.format(18)}, False),
+    ("a table and its text", {"location_b": "Table 2", "more_a": _PERCENT.format(18),
+                              "more_b": _PERCENT.format(20)}, True),
+    ("one sentence's two subgroups", {"more_a": _PERCENT.format(18), "more_b": _PERCENT.format(20)}, False),
+    # regression (review): rule 02 did not count two sections of one text as two sources, 03 did
+    ("two sections of the text", {"section_a": '; skg:section "ICI"', "section_b": '; skg:section "Vaccines"',
+                                  "more_a": _PERCENT.format(18), "more_b": _PERCENT.format(20)}, True),
+    ("a figure against 'not reached'", {"review_b": "huang2025", "more_a": _PERCENT.format(18)}, True),
+    ("an absence against a silence", {"review_b": "huang2025", "more_a": "; skg:negativeResult true"}, True),
+    ("other arms", {"review_b": "huang2025", "more_a": _PERCENT.format(18) + "; skg:arm id:x",
+                    "more_b": _PERCENT.format(20) + "; skg:arm id:y"}, False),
+    ("one arm left open", {"review_b": "huang2025", "more_a": _PERCENT.format(18) + "; skg:arm id:x",
+                           "more_b": _PERCENT.format(20)}, True),
+    ("one figure at two time points", {"review_b": "huang2025", "more_a": _PERCENT.format(52.6) + _AT.format(12),
+                                       "more_b": _PERCENT.format(52.6) + _AT.format(3)}, True),
+    ("two figures at two time points", {"review_b": "huang2025", "more_a": _PERCENT.format(52.6) + _AT.format(12),
+                                        "more_b": _PERCENT.format(40) + _AT.format(3)}, False),
+])
+def test_conflict_rules_link_two_sources_that_disagree(case: str, fields: dict[str, str], conflicts: bool) -> None:
+    """Rules 02-conflicts and 03-time-point-conflicts on one pair of measurements each."""
+    text = _PAIR
+    for name, value in {**_TEXT, "more_a": "", "more_b": "", **fields}.items():
+        text = text.replace("{" + name + "}", value)
+    added = apply_rules(Graph().parse(data=text, format="turtle")).added
+    conflict = URIRef("https://w3id.org/sarcoma-kg/ontology/conflictsWith")
+    a, b = (URIRef(f"https://w3id.org/sarcoma-kg/id/{name}") for name in "ab")
+    assert ((a, conflict, b) in added) is conflicts, case
+    assert ((b, conflict, a) in added) is conflicts, case
