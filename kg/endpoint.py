@@ -127,7 +127,7 @@ async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
     except QueryTimeout as error:
         return timeout_response(error)
     except ResultTooLarge as error:
-        message = str(error) if too_large_advice is None else f"{str(error).rsplit('; ', 1)[0]}; {too_large_advice}"
+        message = str(error) if too_large_advice is None else f"{error.fact}; {too_large_advice}"
         return error_response(422, "result too large", message)
     except QueryError as error:
         return error_response(400, "malformed query", str(error))

@@ -87,7 +87,16 @@ class ServerBusy(QueryTimeout):
 
 
 class ResultTooLarge(QueryError):
-    """The result is larger than the row or byte cap (HTTP 413-like; reported as 422)."""
+    """The result is larger than the row or byte cap (HTTP 413-like; reported as 422).
+
+    :param fact: what is over which cap
+    :param advice: what the client can do about it ("add a LIMIT")
+    """
+
+    def __init__(self, fact: str, *, advice: str) -> None:
+        super().__init__(f"{fact}; {advice}")
+        self.fact = fact
+        self.advice = advice
 
 
 @dataclass(frozen=True)
@@ -168,14 +177,15 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
         triples = []
         for count, triple in enumerate(result, start=1):
             if count > limits.max_rows:
-                raise ResultTooLarge(f"the result has more than {limits.max_rows} triples; narrow the query")
+                raise ResultTooLarge(f"the result has more than {limits.max_rows} triples", advice="narrow the query")
             triples.append(triple)
         try:
             prefixes = _turtle_prefixes() if rdf_format == ox.RdfFormat.TURTLE else None
             ox.serialize(triples, sink, format=rdf_format, prefixes=prefixes)
         except OSError:
             if sink.exceeded:
-                raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; narrow the query") from None
+                raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes",
+                                     advice="narrow the query") from None
             raise
         return QueryResult(media_type, sink.getvalue(), len(triples))
     media_type, results_format = _pick(media_types[0], RESULT_TYPES)
@@ -183,7 +193,7 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
         result.serialize(sink, format=results_format)
     except OSError:
         if sink.exceeded:
-            raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes; add a LIMIT") from None
+            raise ResultTooLarge(f"the result is larger than {limits.max_bytes} bytes", advice="add a LIMIT") from None
         raise
     body = sink.getvalue()
     rows = 1
@@ -193,7 +203,8 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
     if isinstance(result, ox.QuerySolutions) and len(body) > smallest_row * limits.max_rows:
         rows = _count_rows(body, results_format)
         if rows > limits.max_rows:
-            raise ResultTooLarge(f"the result has {rows} rows, more than the limit of {limits.max_rows}; add a LIMIT")
+            raise ResultTooLarge(f"the result has {rows} rows, more than the limit of {limits.max_rows}",
+                                  advice="add a LIMIT")
     return QueryResult(media_type, body, rows)
 
 
@@ -243,6 +254,8 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
         query_limits = limits if max_rows is None else dataclasses.replace(limits, max_rows=max_rows)
         try:
             reply: tuple[str, object] = ("ok", _execute(store, text, media_types, query_limits))
+        except ResultTooLarge as error:
+            reply = ("ResultTooLarge", (error.fact, error.advice))
         except QueryError as error:
             reply = (type(error).__name__, str(error))
         except Exception as error:  # noqa: BLE001 - reported to the client as a server error
@@ -495,7 +508,8 @@ class QueryPool:
         if status == "ok":
             return payload
         if status == "ResultTooLarge":
-            raise ResultTooLarge(payload)
+            fact, advice = payload
+            raise ResultTooLarge(fact, advice=advice)
         if status in ("QueryError",):
             raise QueryError(payload)
         raise WorkerError(payload)
