@@ -25,6 +25,7 @@ import http.client
 import math
 import multiprocessing
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -300,18 +301,14 @@ def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> flo
     return round(sum(done) / (time.monotonic() - start), 1)
 
 
-def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[bytes], float]:
-    import socket
-
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    start = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
-         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes], start: float) -> float:
+    """Poll a starting server with a stored query until it answers: the seconds since ``start``."""
     first = load_queries()["therapies-by-target"].render()
     while True:
         if process.poll() is not None:
@@ -319,7 +316,7 @@ def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[byte
         conn = _connect(url, timeout=5)
         try:
             _post(conn, first)
-            return url, process, time.monotonic() - start
+            return time.monotonic() - start
         except (OSError, http.client.HTTPException):
             pass
         finally:
@@ -328,6 +325,18 @@ def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[byte
             process.kill()
             raise RuntimeError("the server did not answer within 300 s")
         time.sleep(0.02)
+
+
+def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[bytes], float]:
+    """Start ``sarcoma-kg serve`` on a free port: its URL, its process and how soon it answered."""
+    port = _free_port()
+    start = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
+         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    return url, process, _wait_until_answering(url, process, start)
 
 
 def run_bench(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,14 +38,10 @@ MODES = ("event-loop", "thread", "worker-process")
 
 def bare_app(graph: Path, *, in_thread: bool):  # type: ignore[no-untyped-def]
     """A minimal ASGI app answering a POSTed query as SPARQL JSON (no checks, no limits)."""
-    import pyoxigraph as ox
-
     store = open_store(graph)
 
     def run(text: str) -> bytes:
-        body = store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
-        assert body is not None
-        return body
+        return bench._in_process(store, text)
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
@@ -67,34 +62,17 @@ def bare_app(graph: Path, *, in_thread: bool):  # type: ignore[no-untyped-def]
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(mode: str, graph: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
     if mode == "worker-process":
-        command = [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port)]
-    else:
-        command = [sys.executable, __file__, "--serve", mode, "--port", str(port), "--graph", str(graph)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url, process, _ = bench._start_server(graph, 2)  # as the benchmark starts it
+        return url, process
+    port = bench._free_port()
+    start = time.monotonic()
+    process = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--graph", str(graph)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the {mode} server exited during start-up")
-        conn = bench._connect(url, timeout=5)
-        try:
-            bench._post(conn, "ASK {}")
-            return url, process
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            conn.close()
-    process.kill()
-    raise SystemExit(f"the {mode} server did not start")
+    bench._wait_until_answering(url, process, start)
+    return url, process
 
 
 def main() -> None:
