@@ -90,7 +90,7 @@ def validate_command(records_dir: Path | None) -> None:
 
 @main.command("query")
 @click.argument("name", required=False)
-@click.option("--list", "list_queries", is_flag=True, help="List the stored queries.")
+@click.option("--list", "list_queries", is_flag=True, help="List the stored queries; with NAME, show that one in full.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(list(RESULT_FORMATS)), default="table", show_default=True)
 @graph_option

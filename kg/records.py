@@ -440,7 +440,9 @@ def _as_written_problems(record: Record) -> Iterator[Problem]:
 
 #: Study types that state an observational or case design, which a study whose source gives no
 #: design (design_category DesignNotReported) must not have. A clinical trial may: the source
-#: says "trial" without printing its phase, on which its design category depends.
+#: says "trial" without printing its phase, on which its design category depends. So may a
+#: real-world or correlative study: these name the setting (routine practice) or the purpose
+#: (samples of a trial), which the source does state, not how patients were followed.
 DESIGN_TYPES = frozenset({"RetrospectiveStudy", "ProspectiveStudy", "PooledAnalysis", "PreclinicalStudy",
                           "CaseReport", "CaseSeries"})
 
