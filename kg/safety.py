@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from kg.errors import QueryError
 
-__all__ = ["QueryRefused", "check_read_only", "undeclared_prefixes", "update_keyword"]
+__all__ = ["QueryRefused", "check_read_only", "is_deterministic", "undeclared_prefixes", "update_keyword"]
 
 
 class QueryRefused(QueryError):
@@ -55,6 +55,8 @@ _TERMINAL = re.compile(
 )
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _UPDATE = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
+# The built-in functions whose value changes from one run of the same query to the next.
+_NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 
 
 def _keywords(query: str) -> set[str]:
@@ -91,6 +93,19 @@ def update_keyword(query: str) -> str | None:
     """
     found = sorted((_keywords(query) | _keywords(_unescape_codepoints(query))) & _UPDATE)
     return found[0] if found else None
+
+
+def is_deterministic(query: str) -> bool:
+    """Whether running the same query on the same graph does the same work each time.
+
+    A query that calls ``RAND()``, ``NOW()``, ``UUID()``, ``STRUUID()`` or ``BNODE()`` is not:
+    one run can be fast and the next slow (``FILTER(RAND() < 0.01)`` before a large join).
+
+    :param query: SPARQL text
+    :returns: False if the query calls one of those functions (read as the check reads keywords)
+    """
+    tokens = _keywords(query) | _keywords(_unescape_codepoints(query))
+    return not tokens & _NONDETERMINISTIC
 
 
 def undeclared_prefixes(query: str) -> list[str]:

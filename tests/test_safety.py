@@ -72,3 +72,19 @@ def test_undeclared_prefixes(query: str, expected: list[str]) -> None:
     from kg.safety import undeclared_prefixes
 
     assert undeclared_prefixes(query) == expected
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("SELECT * { ?s ?p ?o } LIMIT 10", True),
+    ("SELECT * { ?s ?p ?o FILTER(RAND() < 0.01) }", False),
+    ("SELECT (now() AS ?t) {}", False),
+    ("SELECT (STRUUID() AS ?u) (UUID() AS ?v) {}", False),
+    ("SELECT (BNODE() AS ?b) {}", False),
+    ("SELECT * { ?s ?p ?o FILTER(\\u0052AND() < 0.5) }", False),
+    # the words as names, variables, strings and IRIs are not calls
+    ('SELECT ?rand { ?rand skg:now "UUID" ; <http://x/BNODE> ?o }', True),
+])
+def test_is_deterministic(query: str, expected: bool) -> None:
+    from kg.safety import is_deterministic
+
+    assert is_deterministic(query) is expected
