@@ -25,7 +25,9 @@ import pickle
 import signal
 import socket
 import struct
+import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
+from kg.safety import QueryRefused, check_read_only, is_deterministic
 from kg.store import syntax_error_message
 
 __all__ = [
@@ -63,6 +66,12 @@ OWN_MAX_ROWS = 1_000_000
 
 #: The longest pause between two attempts to start a replacement worker.
 _MAX_RETRY_SECONDS = 60.0
+
+#: How many query texts the pool remembers as fast enough to run in the server process.
+_INLINE_ENTRIES = 4096
+#: A query run in the server process that takes this many times the threshold is sent to the
+#: workers again (the machine is loaded, or the threshold is too tight for it).
+_INLINE_SLACK = 4
 
 _logger = logging.getLogger(__name__)
 
@@ -323,19 +332,35 @@ class _Worker:
 class QueryPool:
     """A pool of worker processes, each with its own copy of the store.
 
+    With ``inline_seconds``, a query text a worker has answered within that time (a stored
+    query a dashboard polls) runs in the server process the next time, without the hop to
+    a worker, which on a small machine costs about as much as such a query itself. The
+    graph does not change while it is served, so the same text does the same work again:
+    it cannot become a runaway query that would need the time limit. A run that takes
+    :data:`_INLINE_SLACK` times the threshold sends that text to the workers again. Only a
+    query :func:`kg.safety.check_read_only` accepts is remembered, so nothing that could
+    reach the network runs outside the workers' sandbox, and only one
+    :func:`kg.safety.is_deterministic` accepts (``RAND()`` could make a fast query slow).
+
     :param graph_file: the built graph each worker loads
     :param store_dir: an on-disk Oxigraph store each worker opens read-only (instead of
         loading ``graph_file``)
     :param workers: how many queries may run at once
     :param limits: time and size limits of one query
+    :param inline_seconds: run a query in the server process when a worker answered the same
+        text, media types and row cap within this many seconds (0: every query in a worker);
+        the server process then loads a copy of the store too
     """
 
     def __init__(self, graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, inline_seconds: float = 0.0) -> None:
         self.graph_file = graph_file
         self.store_dir = store_dir
         self.size = workers
         self.limits = limits or Limits()
+        self.inline_seconds = inline_seconds
+        self._store: ox.Store | None = None  # the server process's own, once loaded
+        self._fast: OrderedDict[tuple[str, str, str, int | None], None] = OrderedDict()
         self._context = multiprocessing.get_context("spawn")
         # Last in, first out: a lone client keeps getting the worker it just used, whose
         # caches are warm.
@@ -385,6 +410,29 @@ class QueryPool:
             raise
         for worker in workers:
             self._idle.put_nowait(worker)
+        if self.inline_seconds > 0 and self._store is None:
+            self._in_background(self._load_store())
+
+    async def _load_store(self) -> None:
+        """Load the server process's copy of the store, off the event loop; until it is
+        loaded (or if it cannot be), every query goes to a worker."""
+        def load() -> ox.Store:
+            from kg.store import open_store
+
+            return open_store(self.graph_file) if self.store_dir is None else ox.Store.read_only(str(self.store_dir))
+
+        try:
+            store = await asyncio.to_thread(load)
+        except (SarcomaKGError, OSError) as error:
+            _logger.warning("queries all run in workers: the server process cannot load the store (%s)", error)
+            return
+        if not self._stopped:
+            self._store = store
+
+    @property
+    def inline_ready(self) -> bool:
+        """Whether queries a worker answered fast can now run in the server process."""
+        return self._store is not None
 
     async def stop(self) -> None:
         """Stop every worker, and the replacements being started."""
@@ -395,6 +443,8 @@ class QueryPool:
         for worker in self._all:
             worker.kill()
         self._all.clear()
+        self._store = None
+        self._fast.clear()
 
     async def _replace(self, worker: _Worker | None, *, attempt: int = 0) -> None:
         """Kill a worker and start another (counted in ``_starting`` from :meth:`_retire` on).
@@ -500,12 +550,18 @@ class QueryPool:
         :raises ServerBusy: if no worker becomes free within the time limit
         :raises ResultTooLarge: if the result is over the row or byte cap
         """
+        key = (text, result_type, rdf_type, max_rows)
+        if self._store is not None and key in self._fast:
+            return self._run_inline(self._store, key)
         worker = await self._acquire()
+        started = time.perf_counter()
         reply = await self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))
         if reply is None:
             raise QueryTimeout(f"the query ran longer than the limit of {self.limits.timeout:g} s and was stopped")
         status, payload = reply
         if status == "ok":
+            if self._store is not None and time.perf_counter() - started <= self.inline_seconds:
+                self._remember(key)
             return payload
         if status == "ResultTooLarge":
             fact, advice = payload
@@ -513,6 +569,38 @@ class QueryPool:
         if status in ("QueryError",):
             raise QueryError(payload)
         raise WorkerError(payload)
+
+    def _remember(self, key: tuple[str, str, str, int | None]) -> None:
+        """Run this query in the server process from now on, if it is read-only, local and
+        does the same work every time."""
+        try:
+            check_read_only(key[0])
+        except QueryRefused:
+            return
+        if not is_deterministic(key[0]):
+            return
+        self._fast[key] = None
+        if len(self._fast) > _INLINE_ENTRIES:
+            self._fast.popitem(last=False)
+
+    def _run_inline(self, store: ox.Store, key: tuple[str, str, str, int | None]) -> QueryResult:
+        """Run a query a worker answered fast before, in the server process."""
+        text, result_type, rdf_type, max_rows = key
+        limits = self.limits if max_rows is None else dataclasses.replace(self.limits, max_rows=max_rows)
+        started = time.perf_counter()
+        try:
+            result = _execute(store, text, (result_type, rdf_type), limits)
+        except QueryError:
+            self._fast.pop(key, None)
+            raise
+        except Exception as error:  # as a worker reports it
+            self._fast.pop(key, None)
+            raise WorkerError(f"{type(error).__name__}: {error}") from error
+        if time.perf_counter() - started > _INLINE_SLACK * self.inline_seconds:
+            self._fast.pop(key, None)
+        else:
+            self._fast.move_to_end(key)
+        return result
 
     async def rows(self, text: str) -> list[dict[str, str]]:
         """Run one of the server's own SELECT queries (row cap :data:`OWN_MAX_ROWS`).

@@ -34,9 +34,10 @@ def graph(tmp_path: Path) -> Path:
     return path
 
 
-def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], **limits: float) -> None:
+def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], *, inline_seconds: float = 0.0,
+                  **limits: float) -> None:
     async def main() -> None:
-        pool = QueryPool(graph, workers=1, limits=Limits(**limits))  # type: ignore[arg-type]
+        pool = QueryPool(graph, workers=1, limits=Limits(**limits), inline_seconds=inline_seconds)  # type: ignore[arg-type]
         await pool.start()
         try:
             await body(pool)
@@ -274,3 +275,96 @@ def test_the_retry_pause_stays_bounded_however_many_attempts() -> None:
         await pool.stop()
 
     asyncio.run(main())
+
+
+async def _until_inline_ready(pool: QueryPool) -> None:
+    async with asyncio.timeout(60):
+        while not pool.inline_ready:
+            await asyncio.sleep(0.01)
+
+
+def test_a_query_a_worker_answered_fast_runs_in_the_server_process_next_time(graph: Path) -> None:
+    """The same text gives the same bytes without the hop to a worker: it is answered while
+    the only worker is busy with a slow query."""
+    quick = "SELECT ?o WHERE { ?s ?p ?o }"
+
+    async def body(pool: QueryPool) -> None:
+        await _until_inline_ready(pool)
+        first = await pool.query(quick)  # in the worker, well within the threshold
+        busy = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.1)
+        again = await pool.query(quick)
+        assert not busy.done(), "the query waited for the busy worker instead of running in the server process"
+        assert again == first
+        other = asyncio.create_task(pool.query("ASK { ?s ?p ?o }"))  # never answered: goes to a worker
+        await asyncio.sleep(0.1)
+        assert not other.done()
+        with pytest.raises(QueryTimeout):
+            await busy
+        assert json.loads((await other).body)["boolean"] is True
+
+    run_with_pool(graph, body, timeout=3, inline_seconds=5)
+
+
+def test_a_query_that_calls_rand_always_runs_in_a_worker(graph: Path) -> None:
+    """A query whose work changes from run to run (RAND, NOW, UUID ...) keeps its time limit:
+    fast once, it still waits for a worker, as it could be slow the next time."""
+    rand = "SELECT ?o WHERE { ?s ?p ?o FILTER(RAND() < 2) }"
+
+    async def body(pool: QueryPool) -> None:
+        await _until_inline_ready(pool)
+        await pool.query(rand)  # in the worker, well within the threshold
+        busy = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.1)
+        again = asyncio.create_task(pool.query(rand))
+        await asyncio.sleep(0.1)
+        assert not again.done(), "a query that calls RAND() ran in the server process"
+        with pytest.raises(QueryTimeout):
+            await busy
+        await again
+
+    run_with_pool(graph, body, timeout=3, inline_seconds=5)
+
+
+def test_a_query_the_endpoint_would_refuse_never_leaves_the_workers(graph: Path) -> None:
+    """Only what kg.safety accepts may run in the server process, which has no network
+    sandbox: a SERVICE SILENT query, which a sandboxed worker answers fast with nothing,
+    must not reach the network from the server process on the next runs."""
+    import socket
+    import sys
+    import threading
+
+    if sys.platform != "linux":
+        pytest.skip("the network sandbox uses seccomp (Linux)")
+    called: list[object] = []
+    stop = threading.Event()
+
+    def hang_up(listener: socket.socket) -> None:  # so that a caller gets nothing, fast
+        while not stop.is_set():
+            try:
+                connection, address = listener.accept()
+            except TimeoutError:
+                continue
+            called.append(address)
+            connection.close()
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.1)
+        port = listener.getsockname()[1]
+        query = f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+        thread = threading.Thread(target=hang_up, args=(listener,), daemon=True)
+        thread.start()
+
+        async def body(pool: QueryPool) -> None:
+            await _until_inline_ready(pool)
+            for _ in range(3):
+                await pool.query(query)  # straight to the pool: no kg.safety check on the way
+
+        try:
+            run_with_pool(graph, body, inline_seconds=5)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+    assert called == [], "a query the endpoint refuses reached the network from the server process"
