@@ -38,7 +38,8 @@ _RDFLIB_FORMATS = {media_type: FORMATS[fmt] for fmt, media_type in MEDIA_TYPES.i
 
 
 def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
-               limits: Limits | None = None, max_request_bytes: int = 100_000) -> Starlette:
+               limits: Limits | None = None, max_request_bytes: int = 100_000,
+               inline_seconds: float = 0.0) -> Starlette:
     """Create the application.
 
     :param graph_file: the built graph (``dist/sarcoma-kg.ttl``)
@@ -46,9 +47,11 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     :param workers: query worker processes (queries that may run at once)
     :param limits: time limit and result caps of one query
     :param max_request_bytes: the largest query accepted
+    :param inline_seconds: a query a worker answered within this time runs in the server
+        process the next time (0: every query in a worker; see :class:`kg.workers.QueryPool`)
     :returns: the ASGI application
     """
-    pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits)
+    pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits, inline_seconds=inline_seconds)
     statistics: dict[str, int] = {}
 
     @contextlib.asynccontextmanager

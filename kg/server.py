@@ -40,7 +40,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
 
 def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None,
           rebuild: bool = False, workers: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
-          progress: Callable[[str], None] | None = None) -> None:
+          inline_seconds: float = 0.01, progress: Callable[[str], None] | None = None) -> None:
     """Serve the graph over HTTP until interrupted, building it first if needed.
 
     The port is bound and the query workers load the graph before the server starts, so a
@@ -55,6 +55,8 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     :param workers: query worker processes
     :param timeout: seconds a query may run
     :param max_rows: the most rows a result may have
+    :param inline_seconds: a query a worker answered within this time runs in the server
+        process the next time (0: every query in a worker; see :class:`kg.workers.QueryPool`)
     :param progress: called with a line for each step
     :raises ConfigurationError: if the port cannot be bound, the graph is missing and cannot be
         built where it is named, or the graph or store cannot be loaded
@@ -73,7 +75,7 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
         open_store(graph_file, store_dir=store_dir)  # bulk-load once; workers reopen it read-only
     listeners = _listen(host, port)
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
-                     limits=Limits(timeout=timeout, max_rows=max_rows))
+                     limits=Limits(timeout=timeout, max_rows=max_rows), inline_seconds=inline_seconds)
     # Requests are not logged (uvicorn would format an access line per request only to drop it at
     # this level); errors and warnings still are.
     config = uvicorn.Config(app, log_level="warning", access_log=False)
