@@ -327,13 +327,14 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], start: flo
         time.sleep(0.02)
 
 
-def _start_server(graph: Path, workers: int) -> tuple[str, subprocess.Popen[bytes], float]:
-    """Start ``sarcoma-kg serve`` on a free port: its URL, its process and how soon it answered."""
+def _start_server(graph: Path, workers: int, *options: str) -> tuple[str, subprocess.Popen[bytes], float]:
+    """Start ``sarcoma-kg serve`` on a free port (with more ``options`` of the command): its
+    URL, its process and how soon it answered."""
     port = _free_port()
     start = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
-         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000"],
+         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     return url, process, _wait_until_answering(url, process, start)
