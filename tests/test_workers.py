@@ -6,8 +6,10 @@ These run a :class:`kg.workers.QueryPool` on a one-triple graph, so they need no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,21 +135,26 @@ def test_a_result_over_the_byte_cap_is_refused_and_the_pool_answers_again(graph:
     run_with_pool(graph, body, max_rows=10_000, max_bytes=100_000)
 
 
+@contextlib.contextmanager
+def _listening(*, timeout: float) -> Iterator[tuple[socket.socket, int]]:
+    """A socket listening on a free local port, whose accept() gives up after ``timeout``."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(timeout)
+        yield listener, listener.getsockname()[1]
+
+
 def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
     """Regression: SERVICE got past the endpoint's check (a comment ended by a bare CR), and
     the worker fetched a URL. The worker itself must not be able to connect anywhere."""
-    import socket
     import sys
 
     from kg.sandbox import deny_network  # noqa: F401 - the module under test must import
 
     if sys.platform != "linux":
         pytest.skip("the network sandbox uses seccomp (Linux)")
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.5)
-        port = listener.getsockname()[1]
+    with _listening(timeout=0.5) as (listener, port):
         query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
 
         async def body(pool: QueryPool) -> None:
@@ -330,7 +337,6 @@ def test_a_query_the_endpoint_would_refuse_never_leaves_the_workers(graph: Path)
     """Only what kg.safety accepts may run in the server process, which has no network
     sandbox: a SERVICE SILENT query, which a sandboxed worker answers fast with nothing,
     must not reach the network from the server process on the next runs."""
-    import socket
     import sys
     import threading
 
@@ -348,11 +354,7 @@ def test_a_query_the_endpoint_would_refuse_never_leaves_the_workers(graph: Path)
             called.append(address)
             connection.close()
 
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.1)
-        port = listener.getsockname()[1]
+    with _listening(timeout=0.1) as (listener, port):
         query = f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
         thread = threading.Thread(target=hang_up, args=(listener,), daemon=True)
         thread.start()
