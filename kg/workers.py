@@ -396,9 +396,15 @@ class QueryPool:
         self._stopped = False
         self._idle = asyncio.LifoQueue()
         spawns = [asyncio.ensure_future(self._spawn()) for _ in range(self.size)]
+        # The server process's own copy loads beside the workers' and is ready before the
+        # first request: loading it while requests are served would slow them down.
+        own = asyncio.ensure_future(self._load_store() if self.inline_seconds > 0 and self._store is None
+                                    else asyncio.sleep(0))
         try:
             workers = await asyncio.gather(*spawns)
+            await own
         except BaseException:
+            own.cancel()
             # One failed (or start was cancelled): stop the others, loading or loaded, then report it.
             for spawn in spawns:
                 spawn.cancel()
@@ -410,12 +416,10 @@ class QueryPool:
             raise
         for worker in workers:
             self._idle.put_nowait(worker)
-        if self.inline_seconds > 0 and self._store is None:
-            self._in_background(self._load_store())
 
     async def _load_store(self) -> None:
-        """Load the server process's copy of the store, off the event loop; until it is
-        loaded (or if it cannot be), every query goes to a worker."""
+        """Load the server process's copy of the store, off the event loop; if it cannot be
+        loaded, every query goes to a worker."""
         def load() -> ox.Store:
             from kg.store import open_store
 
