@@ -329,6 +329,10 @@ class _Worker:
                 self.socket.close()
 
 
+async def _nothing() -> None:
+    """An awaitable that does nothing (the server process loads no store of its own)."""
+
+
 class QueryPool:
     """A pool of worker processes, each with its own copy of the store.
 
@@ -398,11 +402,11 @@ class QueryPool:
         spawns = [asyncio.ensure_future(self._spawn()) for _ in range(self.size)]
         # The server process's own copy loads beside the workers' and is ready before the
         # first request: loading it while requests are served would slow them down.
-        own = asyncio.ensure_future(self._load_store() if self.inline_seconds > 0 and self._store is None
-                                    else asyncio.sleep(0))
+        own: asyncio.Future[Exception | None] = asyncio.ensure_future(
+            self._load_store() if self.inline_seconds > 0 and self._store is None else _nothing())
         try:
             workers = await asyncio.gather(*spawns)
-            await own
+            own_error = await own
         except BaseException:
             own.cancel()
             # One failed (or start was cancelled): stop the others, loading or loaded, then report it.
@@ -414,12 +418,19 @@ class QueryPool:
                     if result in self._all:
                         self._all.remove(result)
             raise
+        if own_error is not None:
+            # Reported only once the workers have loaded the same graph: when they cannot,
+            # their error is the one that says what is wrong.
+            _logger.warning("queries all run in workers: the server process cannot load the store (%s)", own_error)
         for worker in workers:
             self._idle.put_nowait(worker)
 
-    async def _load_store(self) -> None:
+    async def _load_store(self) -> Exception | None:
         """Load the server process's copy of the store, off the event loop; if it cannot be
-        loaded, every query goes to a worker."""
+        loaded, every query goes to a worker.
+
+        :returns: the error that kept the store from loading, if any
+        """
         def load() -> ox.Store:
             from kg.store import open_store
 
@@ -428,10 +439,10 @@ class QueryPool:
         try:
             store = await asyncio.to_thread(load)
         except (SarcomaKGError, OSError) as error:
-            _logger.warning("queries all run in workers: the server process cannot load the store (%s)", error)
-            return
+            return error
         if not self._stopped:
             self._store = store
+        return None
 
     @property
     def inline_ready(self) -> bool:

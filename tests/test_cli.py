@@ -218,7 +218,11 @@ def test_query_parameters_may_be_labels_and_unknown_ones_are_an_error(built) -> 
 
 
 def test_serve_with_a_graph_it_cannot_load_exits_2_with_one_line(tmp_path: Path) -> None:
-    """Regression: the server started, logged two tracebacks from its workers and exited 3."""
+    """Regression: the server started, logged two tracebacks from its workers and exited 3.
+
+    Regression: the server process's own copy of the store, loaded beside the workers',
+    could fail first and print its warning ahead of the error that says what is wrong.
+    """
     broken = tmp_path / "broken.ttl"
     broken.write_text("<http://example.org/s> <http://example.org/p> .\n", encoding="utf-8")
     with socket.socket() as probe:
@@ -229,6 +233,7 @@ def test_serve_with_a_graph_it_cannot_load_exits_2_with_one_line(tmp_path: Path)
     assert result.stderr.startswith("error: a query worker cannot load the graph: cannot load"), result.stderr
     assert "broken.ttl" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "queries all run in workers" not in result.stderr
 
 
 def test_serve_on_a_port_in_use_exits_2_with_one_line(built) -> None:
