@@ -19,7 +19,7 @@ from kg.endpoint import error_response, requested_media_types, run_protocol_quer
 from kg.errors import QueryError
 from kg.identifiers import DATA_LICENSE, get_converter
 from kg.queries import StoredQuery, load_queries
-from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
+from kg.workers import OWN_MAX_ROWS, RDF_TYPES, RESULT_TYPES, QueryPool
 
 __all__ = ["api_router", "openapi_document"]
 
@@ -73,7 +73,7 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
         "responses": {
             "200": {"description": "SPARQL results (JSON, XML, CSV or TSV, by Accept)", "content": results},
             "400": _error("a parameter value is missing or invalid"),
-            "422": _error("the result is larger than the row or byte cap"),
+            "422": _error("the result is larger than the byte cap"),
             "503": _error(_BUSY, retry_after=True),
         },
     }
@@ -105,7 +105,7 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
             "400": _error("malformed query (the parser's message)"),
             "403": _error("update, SERVICE or FROM refused"),
             "413": _error("the query is longer than the endpoint accepts (POST longer queries)"),
-            "422": _error("the result is larger than the row or byte cap"),
+            "422": _error("the result is larger than the byte cap"),
             "503": _error(_BUSY, retry_after=True),
         },
     }}
@@ -166,8 +166,11 @@ def api_router(pool: QueryPool) -> Router:
         except QueryError as error:
             return error_response(400, "invalid parameter", str(error))
         result_type, rdf_type = requested_media_types(request, dict(request.query_params))
-        return await run_protocol_query(pool, text, result_type, rdf_type, too_large_advice=(
-            "give a parameter that narrows it, or run the query's text (GET /api/queries) on /sparql with a LIMIT"))
+        # A stored query is the project's own text with values bound as escaped terms: no row
+        # cap (the ad-hoc one would break it on a larger graph), the byte cap still applies.
+        return await run_protocol_query(pool, text, result_type, rdf_type, max_rows=OWN_MAX_ROWS, outside=False,
+                                        too_large_advice=("give a parameter that narrows it, or run the query's "
+                                                          "text (GET /api/queries) on /sparql with a LIMIT"))
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(queries, server_url=str(request.base_url)))

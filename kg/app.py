@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg.api import api_router
 from kg.endpoint import error_response, negotiate, sparql_router
@@ -30,7 +31,36 @@ from kg.pages import pages_router
 from kg.void import service_description, statistics_query, void_graph
 from kg.workers import RDF_TYPES, Limits, QueryPool
 
-__all__ = ["create_app"]
+__all__ = ["SECURITY_HEADERS", "create_app"]
+
+#: Sent with every response. The pages load scripts, styles, images and data from this server
+#: only, and nothing may frame them; YASGUI sets inline styles, hence 'unsafe-inline' for style.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy",
+     (b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+     b"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class _SecurityHeaders:
+    """Add :data:`SECURITY_HEADERS` to every response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 _STATIC = Path(__file__).resolve().parent / "static"
 #: rdflib's serialiser of each RDF media type.
@@ -38,8 +68,7 @@ _RDFLIB_FORMATS = {media_type: FORMATS[fmt] for fmt, media_type in MEDIA_TYPES.i
 
 
 def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
-               limits: Limits | None = None, max_request_bytes: int = 100_000,
-               inline_seconds: float = 0.0) -> Starlette:
+               limits: Limits | None = None, max_request_bytes: int = 100_000) -> Starlette:
     """Create the application.
 
     :param graph_file: the built graph (``dist/sarcoma-kg.ttl``)
@@ -47,11 +76,9 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     :param workers: query worker processes (queries that may run at once)
     :param limits: time limit and result caps of one query
     :param max_request_bytes: the largest query accepted
-    :param inline_seconds: a query a worker answered within this time runs in the server
-        process the next time (0: every query in a worker; see :class:`kg.workers.QueryPool`)
     :returns: the ASGI application
     """
-    pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits, inline_seconds=inline_seconds)
+    pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits)
     statistics: dict[str, int] = {}
 
     @contextlib.asynccontextmanager
@@ -97,7 +124,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     # public SPARQL endpoints; no credentials are involved.
     cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                       allow_headers=["Accept", "Content-Type"])
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors],
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_SecurityHeaders), cors],
                     exception_handlers={HTTPException: http_error})
     app.state.pool = pool
     return app

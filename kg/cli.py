@@ -205,13 +205,11 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds a query may run before it is stopped (and may wait for a free worker before it is refused).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
-              help="The most rows (or triples) a result may have; a larger one is refused with a 422.")
-@click.option("--inline-ms", default=10.0, show_default=True, type=click.FloatRange(0),
-              help="A query a worker answered within this many ms runs in the server process the next time "
-                   "(no hop to a worker); 0: every query in a worker.")
+              help="The most rows (or triples) a result of /sparql may have; a larger one is refused with a 422 "
+                   "(the stored-query API and the pages have no row cap; the byte cap applies to all).")
 @_errors
 def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,
-                  timeout: float, max_rows: int, inline_ms: float) -> None:
+                  timeout: float, max_rows: int) -> None:
     """Serve the SPARQL endpoint, the stored-query API, the entity pages and the query UI.
 
     The built graph is reused; it is built first only if it is missing (or with --rebuild),
@@ -220,7 +218,7 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
     from kg.server import serve
 
     serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
-          timeout=timeout, max_rows=max_rows, inline_seconds=inline_ms / 1000, progress=_progress)
+          timeout=timeout, max_rows=max_rows, progress=_progress)
 
 
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")

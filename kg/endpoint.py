@@ -4,8 +4,10 @@
 ``application/sparql-query``; SELECT/ASK results as JSON, XML, CSV or TSV and
 CONSTRUCT/DESCRIBE results as Turtle, N-Triples, JSON-LD or RDF/XML, by content
 negotiation. Without a query it returns the SPARQL 1.1 Service Description. Updates,
-SERVICE and FROM are refused (403); malformed queries get a 400 with the parser's
-message; queries past the time limit a 503; errors come back as JSON.
+SERVICE and FROM are refused (403); malformed or too deeply nested queries get a 400 with
+the parser's message; a query string longer than the request limit a 414; queries past the
+time limit a 503; errors come back as JSON. Relative IRIs in a query resolve against the
+endpoint's URL, as the Oxigraph server does.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import mimeparse
+import pyoxigraph as ox
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from kg.errors import QueryError, WorkerError
-from kg.safety import QueryRefused, check_read_only
+from kg.safety import QueryRefused, screen
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge, ServerBusy
 
 __all__ = [
@@ -113,15 +116,18 @@ def _media_types(accept: str | None, params: Mapping[str, str]) -> tuple[str, st
     return result_type or negotiate(accept, RESULT_TYPES), rdf_type or negotiate(accept, RDF_TYPES)
 
 
-async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str,
-                  max_rows: int | None = None, too_large_advice: str | None = None) -> QueryResult | Response:
+async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str, *, max_rows: int | None = None,
+                  too_large_advice: str | None = None, base_iri: str | None = None,
+                  outside: bool = True) -> QueryResult | Response:
     """Check and run a query: its result, or a JSON error response.
 
     ``too_large_advice`` replaces the worker's advice ("add a LIMIT") on a result over the cap.
     """
     try:
-        check_read_only(query)
-        return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows)
+        if outside:
+            screen(query)
+        return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows,
+                                base_iri=base_iri, outside=outside)
     except QueryRefused as error:
         return error_response(403, "query refused", str(error))
     except QueryTimeout as error:
@@ -144,7 +150,7 @@ def _content_type(result: QueryResult) -> str:
 
 async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str, *,
                              max_rows: int | None = None, empty_is_missing: str | None = None,
-                             too_large_advice: str | None = None) -> Response:
+                             too_large_advice: str | None = None, outside: bool = True) -> Response:
     """Check and run a query, turning every failure into a clear JSON error.
 
     :param pool: the query workers
@@ -156,9 +162,12 @@ async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_
         saying that this IRI is not in the graph
     :param too_large_advice: what to do about a result over the cap, for callers who cannot
         add a LIMIT (the stored-query API)
+    :param outside: the text comes from a client; False only for text rendered from the
+        project's own query files with values bound as escaped terms (see :meth:`QueryPool.query`)
     :returns: the result or a JSON error response
     """
-    answer = await _answer(pool, query, result_type, rdf_type, max_rows, too_large_advice)
+    answer = await _answer(pool, query, result_type, rdf_type, max_rows=max_rows, too_large_advice=too_large_advice,
+                           outside=outside)
     if isinstance(answer, Response):
         return answer
     if empty_is_missing is not None and answer.rows == 0:
@@ -219,7 +228,8 @@ class SparqlEndpoint:
         limit = self.max_request_bytes
         query_string: bytes = scope.get("query_string", b"")
         if len(query_string) > limit:
-            return error_response(413, "request too large", f"the query is longer than {limit} bytes")
+            return error_response(414, "URI too long", f"the query string is longer than {limit} bytes; "
+                                                       "POST a long query as application/sparql-query")
         try:
             pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
@@ -272,7 +282,22 @@ class SparqlEndpoint:
                 return self.description(Request(scope, receive))
             return error_response(400, "missing query", "give the query in the 'query' parameter")
         result_type, rdf_type = _media_types(headers.get(b"accept"), params)
-        return await _answer(self.pool, query, result_type, rdf_type)
+        return await _answer(self.pool, query, result_type, rdf_type, base_iri=_endpoint_url(scope))
+
+
+def _endpoint_url(scope: Scope) -> str | None:
+    """The URL the request was sent to, without its query string: the base of relative IRIs."""
+    scheme = scope.get("scheme", "http")
+    host = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), None)
+    if host is None and scope.get("server"):
+        server_host, port = scope["server"]
+        host = f"{server_host}:{port}"
+    url = f"{scheme}://{host or 'localhost'}{scope.get('root_path', '')}{scope['path']}"
+    try:
+        ox.NamedNode(url)
+    except ValueError:  # a Host header that makes no IRI: relative IRIs then resolve against nothing
+        return None
+    return url
 
 
 def _not_utf8(what: str) -> JSONResponse:

@@ -213,7 +213,7 @@ def pages_router(pool: QueryPool) -> Router:
             if wanted != _HTML:
                 text = page_query("entity-description").render({"entity": iri})
                 return await run_protocol_query(pool, text, "application/sparql-results+json", wanted,
-                                                max_rows=OWN_MAX_ROWS, empty_is_missing=iri)
+                                                max_rows=OWN_MAX_ROWS, empty_is_missing=iri, outside=False)
             page = await _page(pool, iri)
         except QueryError as error:
             return _query_error_response(error)

@@ -2,30 +2,55 @@
 
 The endpoint is read-only and never makes the server read a file or reach the network:
 SPARQL Update (including LOAD), SERVICE, and FROM / FROM NAMED (the dataset is fixed; in
-other engines these fetch graphs) are refused with a clear message.
+other engines these fetch graphs) are refused with a clear message. Three layers decide it,
+and a query runs only when all three accept it (see ``SECURITY.md``):
 
-The check reads the query the way a SPARQL parser does: it splits it into the terminals of
-the SPARQL 1.1 grammar (IRIs, the four kinds of strings, comments, which end at a line feed
-or a carriage return, prefixed names with their ``\\``-escapes, variables, language tags) and
-looks for the keywords among what is left, so ``?service``, ``ex:from``, ``ex:gene-copy-number``,
-``"LOAD"`` and ``"x"@en-with`` do not trip it. SPARQL lets ``\\uXXXX`` escapes stand for any
-character anywhere in a query (section 19.2), so the text is read both as sent and with
-those escapes replaced, and a keyword found in either is refused. The query workers cannot
-open network sockets either (:mod:`kg.workers`), should a query ever get past this check.
+1. :func:`screen`, on the server's event loop before anything else: a cheap reading of the
+   text as SPARQL terminals (IRIs, the four kinds of strings, comments, names, variables,
+   language tags, read both as sent and with ``\\uXXXX`` escapes replaced, SPARQL 1.1
+   section 19.2) that refuses the keywords of updates, SERVICE and FROM, and brackets nested
+   deeper than :data:`MAX_NESTING`. A tokeniser can read a text differently from a parser
+   (``FILTER(?a<?b)SERVICE#>`` looks like one IRI to it), so this layer only refuses early;
+   it never accepts on its own.
+2. :func:`check_parsed`, in the query worker (off the event loop, within the time limit):
+   what a SPARQL 1.1 parser (rdflib's) makes of the text. A query with a SERVICE pattern or
+   a dataset clause anywhere in its parse tree is refused; a text the parser cannot read
+   is not run.
+3. The sandbox (:mod:`kg.sandbox`): no process that runs a query can open a network socket.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from kg.errors import QueryError
 
-__all__ = ["QueryRefused", "check_read_only", "is_deterministic", "undeclared_prefixes", "update_keyword"]
+__all__ = [
+    "MAX_NESTING", "QueryRefused", "QueryUnreadable", "check_parsed", "check_read_only", "nesting_depth", "screen",
+    "undeclared_prefixes", "update_keyword",
+]
+
+#: The deepest nesting of ``{``, ``(`` and ``[`` a query may have. Real queries stay far below
+#: it (the stored ones nest at most 7 deep); engines' recursive parsers crash far above it
+#: (Oxigraph between 1,000 and 3,000 levels).
+MAX_NESTING = 64
+#: The Python recursion limit while rdflib's parser reads a query: enough for
+#: :data:`MAX_NESTING` levels with room to spare, and it stops the parser with a
+#: ``RecursionError`` a few hundred levels deep, well before Oxigraph's own parser would
+#: crash on the same text.
+_PARSE_RECURSION_LIMIT = 10_000
 
 
 class QueryRefused(QueryError):
     """A well-formed request the endpoint will not run (HTTP 403)."""
+
+
+class QueryUnreadable(QueryError):
+    """A text the safety parser cannot read, which is therefore not run (HTTP 400)."""
 
 
 _PN_CHARS = r"\w\u00B7\u0300-\u036F\u203F-\u2040"
@@ -55,8 +80,7 @@ _TERMINAL = re.compile(
 )
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _UPDATE = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
-# The built-in functions whose value changes from one run of the same query to the next.
-_NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
+_OPENING, _CLOSING = frozenset("{(["), frozenset("})]")
 
 
 def _keywords(query: str) -> set[str]:
@@ -95,19 +119,6 @@ def update_keyword(query: str) -> str | None:
     return found[0] if found else None
 
 
-def is_deterministic(query: str) -> bool:
-    """Whether running the same query on the same graph does the same work each time.
-
-    A query that calls ``RAND()``, ``NOW()``, ``UUID()``, ``STRUUID()`` or ``BNODE()`` is not:
-    one run can be fast and the next slow (``FILTER(RAND() < 0.01)`` before a large join).
-
-    :param query: SPARQL text
-    :returns: False if the query calls one of those functions (read as the check reads keywords)
-    """
-    tokens = _keywords(query) | _keywords(_unescape_codepoints(query))
-    return not tokens & _NONDETERMINISTIC
-
-
 def undeclared_prefixes(query: str) -> list[str]:
     """The prefixes a query uses in prefixed names without declaring them, in order of use.
 
@@ -140,3 +151,107 @@ def check_read_only(query: str) -> None:
     """
     if (reason := _refusal(query)) is not None:
         raise QueryRefused(reason)
+
+
+def nesting_depth(query: str) -> int:
+    """How deep ``{``, ``(`` and ``[`` nest in a query, outside strings, IRIs and comments.
+
+    :param query: SPARQL text
+    :returns: the deepest level reached (0 for a text with no brackets)
+
+    >>> nesting_depth('SELECT * WHERE { ?s ?p "{{{" FILTER((1)) }')
+    3
+    """
+    depth = deepest = 0
+    for match in _TERMINAL.finditer(query):
+        token = match[0]
+        if token in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in _CLOSING:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
+    """The cheap checks the server makes before a query goes to a worker (layer 1).
+
+    :param query: SPARQL text as received
+    :param max_nesting: the deepest bracket nesting accepted
+    :raises QueryRefused: for an update keyword, SERVICE or FROM
+    :raises QueryError: for brackets nested deeper than ``max_nesting``
+    """
+    check_read_only(query)
+    if (depth := nesting_depth(query)) > max_nesting:
+        raise QueryError(f"the query nests brackets {depth} levels deep; the most this endpoint accepts is "
+                         f"{max_nesting}")
+
+
+def _nodes(tree: Any) -> Iterator[Any]:
+    """Every node of an rdflib parse tree, without recursion (a tree may be hundreds deep)."""
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, CompValue):
+            stack.extend(node.values())
+        elif isinstance(node, (ParseResults, list, tuple)):
+            stack.extend(node)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_refusal(query: str) -> tuple[type[QueryError], str] | None:
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _PARSE_RECURSION_LIMIT))
+    try:
+        # A comment ends at a carriage return too (SPARQL 1.1 section 19.4), where rdflib's
+        # grammar reads on to the next line feed: with CR as LF, both read the same comments
+        # (CR may stand in no IRI or short string, and a long string's value is not used here).
+        # parseQuery replaces \u escapes first, as section 19.2 says.
+        tree = parseQuery(query.replace("\r", "\n"))
+    except ParseBaseException as error:
+        return QueryUnreadable, f"the query is not SPARQL 1.1 as this endpoint reads it: {error}"
+    except RecursionError:
+        return QueryUnreadable, "the query nests too deeply to be read"
+    finally:
+        sys.setrecursionlimit(limit)
+    for node in _nodes(tree):
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                return QueryRefused, "SERVICE is not allowed: this endpoint does not query other services"
+            if dict.get(node, "datasetClause"):  # CompValue.get answers a missing key with its name
+                return QueryRefused, ("FROM and FROM NAMED are not allowed: the dataset is fixed (query the "
+                                      "default graph)")
+    return None
+
+
+def check_parsed(query: str) -> None:
+    """Refuse a query by what a SPARQL 1.1 parser makes of it (layer 2; run in the worker).
+
+    The text is read by rdflib's SPARQL 1.1 grammar, which accepts only queries (an update
+    does not parse); the parse tree must hold no SERVICE pattern and no dataset clause.
+    Results are cached by text. A parse takes milliseconds to a few seconds, so it runs
+    where the query's time limit holds.
+
+    :param query: SPARQL text as received
+    :raises QueryRefused: for a SERVICE pattern or a FROM / FROM NAMED clause
+    :raises QueryUnreadable: when the parser cannot read the text (malformed, or nested so deep
+        that the parser gives up)
+
+    >>> try:
+    ...     check_parsed("SELECT * WHERE { ?a ?p ?b FILTER(?a<?b)SERVICE#>\\n<http://127.0.0.1/> { ?x ?y ?z } }")
+    ... except QueryRefused as error:
+    ...     print(error)
+    SERVICE is not allowed: this endpoint does not query other services
+    """
+    if (refusal := _parsed_refusal(query)) is not None:
+        error, message = refusal
+        raise error(message)
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,12 @@ import uvicorn
 from kg.app import create_app
 from kg.build import GRAPH_FILE, build
 from kg.errors import ConfigurationError
+from kg.sandbox import deny_network
 from kg.workers import Limits
 
 __all__ = ["serve"]
+
+_logger = logging.getLogger(__name__)
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:
@@ -40,11 +44,14 @@ def _listen(host: str, port: int) -> list[socket.socket]:
 
 def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None,
           rebuild: bool = False, workers: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
-          inline_seconds: float = 0.01, progress: Callable[[str], None] | None = None) -> None:
+          progress: Callable[[str], None] | None = None) -> None:
     """Serve the graph over HTTP until interrupted, building it first if needed.
 
     The port is bound and the query workers load the graph before the server starts, so a
     port in use or a graph that cannot be loaded ends the command with a one-line error.
+    Once the port is bound, the server process drops its right to open network sockets
+    (:func:`kg.sandbox.deny_network`), as each query worker does: it only accepts
+    connections on the sockets it already holds.
 
     :param graph_file: the built graph; when it is missing (or ``rebuild``) and named
         ``sarcoma-kg.ttl``, the graph is built into its directory first
@@ -54,9 +61,7 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     :param rebuild: build even if the graph file exists
     :param workers: query worker processes
     :param timeout: seconds a query may run
-    :param max_rows: the most rows a result may have
-    :param inline_seconds: a query a worker answered within this time runs in the server
-        process the next time (0: every query in a worker; see :class:`kg.workers.QueryPool`)
+    :param max_rows: the most rows a result of ``/sparql`` may have
     :param progress: called with a line for each step
     :raises ConfigurationError: if the port cannot be bound, the graph is missing and cannot be
         built where it is named, or the graph or store cannot be loaded
@@ -74,11 +79,14 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
 
         open_store(graph_file, store_dir=store_dir)  # bulk-load once; workers reopen it read-only
     listeners = _listen(host, port)
+    if (reason := deny_network()) is not None:
+        _logger.warning("the server process is not sandboxed: %s", reason)
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
-                     limits=Limits(timeout=timeout, max_rows=max_rows), inline_seconds=inline_seconds)
+                     limits=Limits(timeout=timeout, max_rows=max_rows))
     # Requests are not logged (uvicorn would format an access line per request only to drop it at
-    # this level); errors and warnings still are.
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    # this level); errors and warnings still are. A request line of up to 256 KiB reaches the
+    # app, which answers a too long query string with a JSON 414 (h11 would send a bare 400).
+    config = uvicorn.Config(app, log_level="warning", access_log=False, h11_max_incomplete_event_size=256 * 1024)
     pool = app.state.pool
 
     async def main() -> None:

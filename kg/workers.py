@@ -5,8 +5,10 @@ so each query runs in a worker process that holds its own store, and a worker th
 past the limit is killed and replaced while the other workers go on serving, and a query
 that finds no worker free within the limit is refused as busy (:class:`ServerBusy`). Results are
 serialised in the worker by pyoxigraph (the W3C result formats and RDF syntaxes) and
-capped in rows and bytes. A worker cannot open Internet sockets (:mod:`kg.sandbox`), so a
-``SERVICE`` query that got past the endpoint's check still reaches no other host.
+capped in rows and bytes. Every query runs in a worker, under the time limit, never in the
+server process. A worker reads an outside query with a SPARQL parser before it runs it
+(:func:`kg.safety.check_parsed`), and cannot open Internet sockets (:mod:`kg.sandbox`), so a
+``SERVICE`` query that got past both checks still reaches no other host.
 """
 
 from __future__ import annotations
@@ -25,9 +27,7 @@ import pickle
 import signal
 import socket
 import struct
-import time
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
-from kg.safety import QueryRefused, check_read_only, is_deterministic
+from kg.safety import QueryRefused, QueryUnreadable, check_parsed
 from kg.store import syntax_error_message
 
 __all__ = [
@@ -66,12 +66,6 @@ OWN_MAX_ROWS = 1_000_000
 
 #: The longest pause between two attempts to start a replacement worker.
 _MAX_RETRY_SECONDS = 60.0
-
-#: How many query texts the pool remembers as fast enough to run in the server process.
-_INLINE_ENTRIES = 4096
-#: A query run in the server process that takes this many times the threshold is sent to the
-#: workers again (the machine is loaded, or the threshold is too tight for it).
-_INLINE_SLACK = 4
 
 _logger = logging.getLogger(__name__)
 
@@ -174,10 +168,51 @@ def _turtle_prefixes() -> dict[str, str]:
     return common_prefixes()
 
 
-def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: Limits) -> QueryResult:
-    """Run one query and serialise its result (in the worker)."""
+@dataclass(frozen=True)
+class _Request:
+    """One query as it goes to a worker.
+
+    :param text: the SPARQL text
+    :param media_types: the media type for SELECT/ASK results and the one for CONSTRUCT/DESCRIBE
+    :param max_rows: the row cap instead of the pool's
+    :param base_iri: what relative IRIs in the query resolve against
+    :param outside: the text comes from outside the server (not rendered from the project's
+        own query files): it is read by the safety parser before it runs
+    """
+
+    text: str
+    media_types: tuple[str, str]
+    max_rows: int | None = None
+    base_iri: str | None = None
+    outside: bool = True
+
+
+#: Oxigraph's recursive parser crashes the process on brackets nested a few thousand deep; a
+#: text with at most this many opening brackets cannot nest deeper than that.
+_OXIGRAPH_SAFE_BRACKETS = 500
+
+
+def _unreadable_message(text: str, base_iri: str | None, unreadable: QueryUnreadable) -> str:
+    """Oxigraph's own message for a text the safety parser cannot read, when Oxigraph cannot
+    read it either (it names the line and column and an undeclared prefix)."""
+    if sum(text.count(bracket) for bracket in "{([") <= _OXIGRAPH_SAFE_BRACKETS:
+        try:
+            ox.Store().query(text, base_iri=base_iri)  # parsed only: the result is never read
+        except SyntaxError as error:
+            return syntax_error_message(text, error)
+    return f"{unreadable}; this endpoint runs only queries that it can check first"
+
+
+def _execute(store: ox.Store, request: _Request, limits: Limits) -> QueryResult:
+    """Check an outside query, run it and serialise its result (in the worker)."""
+    text, media_types = request.text, request.media_types
+    if request.outside:
+        try:
+            check_parsed(text)
+        except QueryUnreadable as unreadable:
+            raise QueryError(_unreadable_message(text, request.base_iri, unreadable)) from None
     try:
-        result = store.query(text)
+        result = store.query(text, base_iri=request.base_iri)
     except SyntaxError as error:
         raise QueryError(syntax_error_message(text, error)) from error
     sink = _Capped(limits.max_bytes)
@@ -217,6 +252,9 @@ def _execute(store: ox.Store, text: str, media_types: tuple[str, str], limits: L
     return QueryResult(media_type, body, rows)
 
 
+#: The errors a worker reports by name, each raised again in the server as it was raised there.
+_QUERY_ERRORS: dict[str, type[QueryError]] = {error.__name__: error for error in (QueryError, QueryRefused)}
+
 _FRAME = struct.Struct("!Q")
 
 
@@ -246,6 +284,7 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
     # Ctrl-C in a terminal reaches the whole process group; the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _turtle_prefixes()  # imports kg.export now, not during a query's time limit
+    check_parsed("ASK {}")  # and the safety parser
     if (reason := deny_network()) is not None:
         warnings.warn(f"query worker: network not sandboxed: {reason}", RuntimeWarning, stacklevel=1)
     try:
@@ -259,10 +298,10 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
         data = header and _recv_exactly(sock, _FRAME.unpack(header)[0])
         if not data:
             return
-        text, media_types, max_rows = pickle.loads(data)
-        query_limits = limits if max_rows is None else dataclasses.replace(limits, max_rows=max_rows)
+        request: _Request = pickle.loads(data)
+        query_limits = limits if request.max_rows is None else dataclasses.replace(limits, max_rows=request.max_rows)
         try:
-            reply: tuple[str, object] = ("ok", _execute(store, text, media_types, query_limits))
+            reply: tuple[str, object] = ("ok", _execute(store, request, query_limits))
         except ResultTooLarge as error:
             reply = ("ResultTooLarge", (error.fact, error.advice))
         except QueryError as error:
@@ -329,42 +368,26 @@ class _Worker:
                 self.socket.close()
 
 
-async def _nothing() -> None:
-    """An awaitable that does nothing (the server process loads no store of its own)."""
-
-
 class QueryPool:
     """A pool of worker processes, each with its own copy of the store.
 
-    With ``inline_seconds``, a query text a worker has answered within that time (a stored
-    query a dashboard polls) runs in the server process the next time, without the hop to
-    a worker, which on a small machine costs about as much as such a query itself. The
-    graph does not change while it is served, so the same text does the same work again:
-    it cannot become a runaway query that would need the time limit. A run that takes
-    :data:`_INLINE_SLACK` times the threshold sends that text to the workers again. Only a
-    query :func:`kg.safety.check_read_only` accepts is remembered, so nothing that could
-    reach the network runs outside the workers' sandbox, and only one
-    :func:`kg.safety.is_deterministic` accepts (``RAND()`` could make a fast query slow).
+    Every query runs in a worker, under the time limit; the server process runs none (an
+    earlier fast path ran repeated fast queries in the server process, where no time limit
+    and no sandbox could hold them: see ``SECURITY.md``).
 
     :param graph_file: the built graph each worker loads
     :param store_dir: an on-disk Oxigraph store each worker opens read-only (instead of
         loading ``graph_file``)
     :param workers: how many queries may run at once
     :param limits: time and size limits of one query
-    :param inline_seconds: run a query in the server process when a worker answered the same
-        text, media types and row cap within this many seconds (0: every query in a worker);
-        the server process then loads a copy of the store too
     """
 
     def __init__(self, graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
-                 limits: Limits | None = None, inline_seconds: float = 0.0) -> None:
+                 limits: Limits | None = None) -> None:
         self.graph_file = graph_file
         self.store_dir = store_dir
         self.size = workers
         self.limits = limits or Limits()
-        self.inline_seconds = inline_seconds
-        self._store: ox.Store | None = None  # the server process's own, once loaded
-        self._fast: OrderedDict[tuple[str, str, str, int | None], None] = OrderedDict()
         self._context = multiprocessing.get_context("spawn")
         # Last in, first out: a lone client keeps getting the worker it just used, whose
         # caches are warm.
@@ -400,15 +423,9 @@ class QueryPool:
         self._stopped = False
         self._idle = asyncio.LifoQueue()
         spawns = [asyncio.ensure_future(self._spawn()) for _ in range(self.size)]
-        # The server process's own copy loads beside the workers' and is ready before the
-        # first request: loading it while requests are served would slow them down.
-        own: asyncio.Future[Exception | None] = asyncio.ensure_future(
-            self._load_store() if self.inline_seconds > 0 and self._store is None else _nothing())
         try:
             workers = await asyncio.gather(*spawns)
-            own_error = await own
         except BaseException:
-            own.cancel()
             # One failed (or start was cancelled): stop the others, loading or loaded, then report it.
             for spawn in spawns:
                 spawn.cancel()
@@ -418,36 +435,8 @@ class QueryPool:
                     if result in self._all:
                         self._all.remove(result)
             raise
-        if own_error is not None:
-            # Reported only once the workers have loaded the same graph: when they cannot,
-            # their error is the one that says what is wrong.
-            _logger.warning("queries all run in workers: the server process cannot load the store (%s)", own_error)
         for worker in workers:
             self._idle.put_nowait(worker)
-
-    async def _load_store(self) -> Exception | None:
-        """Load the server process's copy of the store, off the event loop; if it cannot be
-        loaded, every query goes to a worker.
-
-        :returns: the error that kept the store from loading, if any
-        """
-        def load() -> ox.Store:
-            from kg.store import open_store
-
-            return open_store(self.graph_file) if self.store_dir is None else ox.Store.read_only(str(self.store_dir))
-
-        try:
-            store = await asyncio.to_thread(load)
-        except (SarcomaKGError, OSError) as error:
-            return error
-        if not self._stopped:
-            self._store = store
-        return None
-
-    @property
-    def inline_ready(self) -> bool:
-        """Whether queries a worker answered fast can now run in the server process."""
-        return self._store is not None
 
     async def stop(self) -> None:
         """Stop every worker, and the replacements being started."""
@@ -458,8 +447,6 @@ class QueryPool:
         for worker in self._all:
             worker.kill()
         self._all.clear()
-        self._store = None
-        self._fast.clear()
 
     async def _replace(self, worker: _Worker | None, *, attempt: int = 0) -> None:
         """Kill a worker and start another (counted in ``_starting`` from :meth:`_retire` on).
@@ -516,8 +503,7 @@ class QueryPool:
                                      "so the query was not run; try again later",
                                      retry_after=max(1, math.ceil(self.limits.timeout))) from None
 
-    async def _roundtrip(self, worker: _Worker,
-                         message: tuple[str, tuple[str, str], int | None]) -> tuple[str, Any] | None:
+    async def _roundtrip(self, worker: _Worker, message: _Request) -> tuple[str, Any] | None:
         """Send a query, wait for the reply up to the time limit, and settle the worker.
 
         The worker goes back to the idle ones after its reply. It is replaced when it ran past
@@ -551,71 +537,40 @@ class QueryPool:
             self._in_background(self._replace(worker))
 
     async def query(self, text: str, *, result_type: str = "application/sparql-results+json",
-                    rdf_type: str = "text/turtle", max_rows: int | None = None) -> QueryResult:
+                    rdf_type: str = "text/turtle", max_rows: int | None = None, base_iri: str | None = None,
+                    outside: bool = True) -> QueryResult:
         """Run a query in a free worker.
 
-        :param text: SPARQL query text (already checked by :mod:`kg.safety`)
+        :param text: SPARQL query text (screened by :func:`kg.safety.screen` when it comes from outside)
         :param result_type: media type for SELECT/ASK results
         :param rdf_type: media type for CONSTRUCT/DESCRIBE results
         :param max_rows: the row cap of this query instead of the pool's (for the server's
             own queries, such as the entity pages'); the byte cap and time limit still apply
+        :param base_iri: what relative IRIs in the query resolve against (the endpoint's URL)
+        :param outside: the text comes from a client, not from the project's own query files
+            with values bound as escaped terms: the worker reads it with the safety parser
+            (:func:`kg.safety.check_parsed`) before it runs it
         :returns: the serialised result
+        :raises QueryRefused: if the parsed query has a SERVICE pattern or a dataset clause
         :raises QueryError: with the parser's message for a malformed query
         :raises QueryTimeout: if the query runs past the time limit (its worker is replaced)
         :raises ServerBusy: if no worker becomes free within the time limit
         :raises ResultTooLarge: if the result is over the row or byte cap
         """
-        key = (text, result_type, rdf_type, max_rows)
-        if self._store is not None and key in self._fast:
-            return self._run_inline(self._store, key)
         worker = await self._acquire()
-        started = time.perf_counter()
-        reply = await self._roundtrip(worker, (text, (result_type, rdf_type), max_rows))
+        request = _Request(text, (result_type, rdf_type), max_rows=max_rows, base_iri=base_iri, outside=outside)
+        reply = await self._roundtrip(worker, request)
         if reply is None:
             raise QueryTimeout(f"the query ran longer than the limit of {self.limits.timeout:g} s and was stopped")
         status, payload = reply
         if status == "ok":
-            if self._store is not None and time.perf_counter() - started <= self.inline_seconds:
-                self._remember(key)
             return payload
         if status == "ResultTooLarge":
             fact, advice = payload
             raise ResultTooLarge(fact, advice=advice)
-        if status in ("QueryError",):
-            raise QueryError(payload)
+        if status in _QUERY_ERRORS:
+            raise _QUERY_ERRORS[status](payload)
         raise WorkerError(payload)
-
-    def _remember(self, key: tuple[str, str, str, int | None]) -> None:
-        """Run this query in the server process from now on, if it is read-only, local and
-        does the same work every time."""
-        try:
-            check_read_only(key[0])
-        except QueryRefused:
-            return
-        if not is_deterministic(key[0]):
-            return
-        self._fast[key] = None
-        if len(self._fast) > _INLINE_ENTRIES:
-            self._fast.popitem(last=False)
-
-    def _run_inline(self, store: ox.Store, key: tuple[str, str, str, int | None]) -> QueryResult:
-        """Run a query a worker answered fast before, in the server process."""
-        text, result_type, rdf_type, max_rows = key
-        limits = self.limits if max_rows is None else dataclasses.replace(self.limits, max_rows=max_rows)
-        started = time.perf_counter()
-        try:
-            result = _execute(store, text, (result_type, rdf_type), limits)
-        except QueryError:
-            self._fast.pop(key, None)
-            raise
-        except Exception as error:  # as a worker reports it
-            self._fast.pop(key, None)
-            raise WorkerError(f"{type(error).__name__}: {error}") from error
-        if time.perf_counter() - started > _INLINE_SLACK * self.inline_seconds:
-            self._fast.pop(key, None)
-        else:
-            self._fast.move_to_end(key)
-        return result
 
     async def rows(self, text: str) -> list[dict[str, str]]:
         """Run one of the server's own SELECT queries (row cap :data:`OWN_MAX_ROWS`).
@@ -624,5 +579,5 @@ class QueryPool:
         :returns: its rows, each variable's value as a plain string (unbound ones left out)
         :raises QueryError: as :meth:`query`
         """
-        result = await self.query(text, max_rows=OWN_MAX_ROWS)
+        result = await self.query(text, max_rows=OWN_MAX_ROWS, outside=False)
         return [{name: cell["value"] for name, cell in row.items()} for row in json.loads(result.body)["results"]["bindings"]]

@@ -1,10 +1,10 @@
-"""Measure what HTTP adds to a fast query under four ways of running the query in a server.
+"""Measure what HTTP adds to a fast query under three ways of running the query in a server.
 
 Issue 6 asks that a query returning up to 100 rows take at most twice as long over HTTP as
 in-process. ``sarcoma-kg serve`` runs a query in a worker process, the only place where a
 query that runs past the time limit can be stopped (pyoxigraph offers no timeout, and a
-thread cannot be stopped), unless a worker has answered the same text fast before. This
-script asks what each way costs, in one run,
+thread cannot be stopped), and one whose network access can be taken away without taking
+the server's. This script asks what each way costs, in one run,
 with the same client and method as ``sarcoma-kg bench`` (requests alternating with
 in-process runs on one keep-alive connection):
 
@@ -12,11 +12,8 @@ in-process runs on one keep-alive connection):
   (no time limit possible, and every other request waits while a query runs);
 * ``thread``: the same app handing the query to a thread pool, as an asyncio server must to
   stay responsive (still no time limit: the thread cannot be stopped);
-* ``worker-process``: ``sarcoma-kg serve --inline-ms 0``, every query in a worker process
-  (time limit, result caps, sandbox);
-* ``serve``: ``sarcoma-kg serve`` as it runs by default, where a query text a worker has
-  answered within 10 ms runs in the server process the next time (as the benchmark repeats
-  its queries, every measured run but the first).
+* ``serve``: ``sarcoma-kg serve``, every query in a worker process (time limit, result caps,
+  sandbox).
 
 Usage: ``python scripts/dispatch_overhead.py [--graph dist/sarcoma-kg.ttl] [--repeat 9]``
 (the graph must have been built: ``sarcoma-kg build``).
@@ -38,7 +35,7 @@ from kg.store import open_store
 
 #: The stored queries with the shortest in-process times (the hardest for the 2x target).
 FAST_QUERIES = ("cell-therapy-antigens", "subtype-hierarchy", "negative-results", "regimens-ranked-by-orr")
-MODES = ("event-loop", "thread", "worker-process", "serve")
+MODES = ("event-loop", "thread", "serve")
 
 
 def bare_app(graph: Path, *, in_thread: bool):  # type: ignore[no-untyped-def]
@@ -68,8 +65,8 @@ def bare_app(graph: Path, *, in_thread: bool):  # type: ignore[no-untyped-def]
 
 
 def _start(mode: str, graph: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    if mode in ("worker-process", "serve"):  # as the benchmark starts it
-        url, process, _ = bench._start_server(graph, 2, *(["--inline-ms", "0"] if mode == "worker-process" else []))
+    if mode == "serve":  # as the benchmark starts it
+        url, process, _ = bench._start_server(graph, 2)
         return url, process
     port = bench._free_port()
     start = time.monotonic()

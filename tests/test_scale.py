@@ -112,7 +112,7 @@ def test_dispatch_overhead_script_measures_each_mode(built) -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
-    for mode in ("event-loop", "thread", "worker-process", "serve"):
+    for mode in ("event-loop", "thread", "serve"):
         measured = [row for row in rows if row[0] == mode and not row[1].startswith("(")]
         assert len(measured) == 4, f"{mode}: {result.stdout}"
         assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in measured)

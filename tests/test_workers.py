@@ -36,10 +36,9 @@ def graph(tmp_path: Path) -> Path:
     return path
 
 
-def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], *, inline_seconds: float = 0.0,
-                  **limits: float) -> None:
+def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], **limits: float) -> None:
     async def main() -> None:
-        pool = QueryPool(graph, workers=1, limits=Limits(**limits), inline_seconds=inline_seconds)  # type: ignore[arg-type]
+        pool = QueryPool(graph, workers=1, limits=Limits(**limits))  # type: ignore[arg-type]
         await pool.start()
         try:
             await body(pool)
@@ -159,7 +158,7 @@ def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
 
         async def body(pool: QueryPool) -> None:
             with pytest.raises(WorkerError, match="not permitted"):
-                await pool.query(query)  # straight to the pool: no kg.safety check on the way
+                await pool.query(query, outside=False)  # as if the safety parser had let it through
             assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
 
         run_with_pool(graph, body)
@@ -284,68 +283,21 @@ def test_the_retry_pause_stays_bounded_however_many_attempts() -> None:
     asyncio.run(main())
 
 
-async def _until_inline_ready(pool: QueryPool) -> None:
-    async with asyncio.timeout(60):
-        while not pool.inline_ready:
-            await asyncio.sleep(0.01)
+#: A SERVICE that a tokeniser reads as part of the IRI ``<?b)SERVICE#>`` and the SPARQL parser as
+#: ``<``, ``?b``, ``)``, SERVICE and a comment (issue 18).
+DISGUISED = ("SELECT * WHERE {{ ?a ?p ?b FILTER(?a<?b)SERVICE#>\nSILENT <http://127.0.0.1:{port}/x> "
+             "{{ ?x ?y ?z }} }} LIMIT 1")
 
 
-def test_a_query_a_worker_answered_fast_runs_in_the_server_process_next_time(graph: Path) -> None:
-    """The same text gives the same bytes without the hop to a worker: it is answered while
-    the only worker is busy with a slow query."""
-    quick = "SELECT ?o WHERE { ?s ?p ?o }"
-
-    async def body(pool: QueryPool) -> None:
-        await _until_inline_ready(pool)
-        first = await pool.query(quick)  # in the worker, well within the threshold
-        busy = asyncio.create_task(pool.query(SLOW))
-        await asyncio.sleep(0.1)
-        again = await pool.query(quick)
-        assert not busy.done(), "the query waited for the busy worker instead of running in the server process"
-        assert again == first
-        other = asyncio.create_task(pool.query("ASK { ?s ?p ?o }"))  # never answered: goes to a worker
-        await asyncio.sleep(0.1)
-        assert not other.done()
-        with pytest.raises(QueryTimeout):
-            await busy
-        assert json.loads((await other).body)["boolean"] is True
-
-    run_with_pool(graph, body, timeout=3, inline_seconds=5)
-
-
-def test_a_query_that_calls_rand_always_runs_in_a_worker(graph: Path) -> None:
-    """A query whose work changes from run to run (RAND, NOW, UUID ...) keeps its time limit:
-    fast once, it still waits for a worker, as it could be slow the next time."""
-    rand = "SELECT ?o WHERE { ?s ?p ?o FILTER(RAND() < 2) }"
-
-    async def body(pool: QueryPool) -> None:
-        await _until_inline_ready(pool)
-        await pool.query(rand)  # in the worker, well within the threshold
-        busy = asyncio.create_task(pool.query(SLOW))
-        await asyncio.sleep(0.1)
-        again = asyncio.create_task(pool.query(rand))
-        await asyncio.sleep(0.1)
-        assert not again.done(), "a query that calls RAND() ran in the server process"
-        with pytest.raises(QueryTimeout):
-            await busy
-        await again
-
-    run_with_pool(graph, body, timeout=3, inline_seconds=5)
-
-
-def test_a_query_the_endpoint_would_refuse_never_leaves_the_workers(graph: Path) -> None:
-    """Only what kg.safety accepts may run in the server process, which has no network
-    sandbox: a SERVICE SILENT query, which a sandboxed worker answers fast with nothing,
-    must not reach the network from the server process on the next runs."""
-    import sys
+@contextlib.contextmanager
+def _counting_connections() -> Iterator[tuple[list[object], int]]:
+    """A loopback listener that counts the connections it gets and hangs each up at once."""
     import threading
 
-    if sys.platform != "linux":
-        pytest.skip("the network sandbox uses seccomp (Linux)")
     called: list[object] = []
     stop = threading.Event()
 
-    def hang_up(listener: socket.socket) -> None:  # so that a caller gets nothing, fast
+    def hang_up(listener: socket.socket) -> None:
         while not stop.is_set():
             try:
                 connection, address = listener.accept()
@@ -355,18 +307,79 @@ def test_a_query_the_endpoint_would_refuse_never_leaves_the_workers(graph: Path)
             connection.close()
 
     with _listening(timeout=0.1) as (listener, port):
-        query = f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
         thread = threading.Thread(target=hang_up, args=(listener,), daemon=True)
         thread.start()
-
-        async def body(pool: QueryPool) -> None:
-            await _until_inline_ready(pool)
-            for _ in range(3):
-                await pool.query(query)  # straight to the pool: no kg.safety check on the way
-
         try:
-            run_with_pool(graph, body, inline_seconds=5)
+            yield called, port
         finally:
             stop.set()
             thread.join(timeout=5)
-    assert called == [], "a query the endpoint refuses reached the network from the server process"
+
+
+def test_a_disguised_service_is_refused_by_the_worker_however_often_it_is_sent(graph: Path) -> None:
+    """Regression (issue 18): the token check let a disguised SERVICE SILENT through; answered
+    fast (the sandbox refused the connection, SILENT hid it), it then ran in the server process
+    and reached the network. The worker now reads the query with a SPARQL parser first."""
+    from kg.safety import QueryRefused
+
+    with _counting_connections() as (called, port):
+        async def body(pool: QueryPool) -> None:
+            for _ in range(4):  # repeated: no cache or fast path may let it through later
+                with pytest.raises(QueryRefused, match="SERVICE"):
+                    await pool.query(DISGUISED.format(port=port))
+
+        run_with_pool(graph, body)
+    assert called == [], "a query the endpoint refuses reached the network"
+
+
+def test_a_repeated_fast_query_still_waits_for_a_worker(graph: Path) -> None:
+    """Regression (issue 18): a text a worker had answered fast ran in the server process the
+    next time, with no time limit and no sandbox. Every run of every query now takes a worker:
+    with the only worker busy, the fast query waits."""
+    quick = "SELECT ?o WHERE { ?s ?p ?o }"
+
+    async def body(pool: QueryPool) -> None:
+        first = await pool.query(quick)
+        await pool.query(quick)
+        busy = asyncio.create_task(pool.query(SLOW))
+        await asyncio.sleep(0.1)
+        again = asyncio.create_task(pool.query(quick))
+        await asyncio.sleep(0.1)
+        assert not again.done(), "the query ran outside the workers"
+        with pytest.raises(QueryTimeout):
+            await busy
+        assert await again == first
+
+    run_with_pool(graph, body, timeout=3)
+
+
+def test_relative_iris_resolve_against_the_base_iri(graph: Path) -> None:
+    """Regression (issue 18): ``CONSTRUCT { <s> <p> 1 } WHERE {}`` was a 400 'IRI parsing failed'."""
+    async def body(pool: QueryPool) -> None:
+        result = await pool.query("CONSTRUCT { <s> <p> 1 } WHERE {}", rdf_type="application/n-triples",
+                                  base_iri="http://127.0.0.1:8000/sparql")
+        assert result.body.decode() == '<http://127.0.0.1:8000/s> <http://127.0.0.1:8000/p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+
+    run_with_pool(graph, body)
+
+
+@pytest.mark.parametrize("deep", [
+    # nested out of the tokeniser's sight, inside what it reads as one IRI, so that only the
+    # worker's parser sees it
+    "SELECT * WHERE { ?a ?p ?b FILTER(?a<?b)" + "{" * 5000 + "#>\n" + "}" * 5000 + " }",
+    "SELECT * WHERE { ?a ?p ?b FILTER(?a<?b #>\n" + "(" * 5000 + "1" + ")" * 5000 + ") }",
+])
+def test_nesting_too_deep_for_the_parser_is_a_query_error_and_the_worker_lives(graph: Path, deep: str) -> None:
+    """Regression (issue 18): 10,000 nested braces or parentheses crashed a worker (500) and
+    forced a reload of the store. The worker's parser gives up first, and the same worker
+    answers the next query."""
+    from kg.errors import QueryError
+
+    async def body(pool: QueryPool) -> None:
+        pid = pool._all[0].process.pid
+        with pytest.raises(QueryError):
+            await pool.query(deep)
+        assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
+        assert pool._all[0].process.pid == pid
+
+    run_with_pool(graph, body, timeout=30)
