@@ -9,9 +9,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-import uvicorn
+import json
 
-from kg.app import create_app
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from kg.app import SECURITY_HEADERS, create_app
 from kg.build import GRAPH_FILE, build
 from kg.errors import ConfigurationError
 from kg.sandbox import deny_network
@@ -20,6 +23,32 @@ from kg.workers import Limits
 __all__ = ["serve"]
 
 _logger = logging.getLogger(__name__)
+
+#: The longest request target httptools can parse (its URL offsets are 16-bit).
+_PARSER_URL_LIMIT = 65_535
+
+
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, whose own refusals are JSON like the app's.
+
+    A request the HTTP parser refuses never reaches the app: uvicorn answers it with a plain
+    text 400, also for a URL longer than httptools can parse. Here the answer is the app's
+    JSON error body with its security headers, and a 414 for a URL that is too long.
+    """
+
+    def send_400_response(self, msg: str) -> None:
+        too_long = len(getattr(self, "url", b"")) > _PARSER_URL_LIMIT
+        status, reason = (414, b"URI Too Long") if too_long else (400, b"Bad Request")
+        message = ("the request URL is longer than this server reads; POST a long query as "
+                   "application/sparql-query" if too_long else msg)
+        body = json.dumps({"error": reason.decode().lower(), "message": message, "status": status}).encode()
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [name + b": " + value + b"\r\n" for name, value in SECURITY_HEADERS]
+        head += [b"content-type: application/json\r\n", b"content-length: %d\r\n" % len(body),
+                 b"connection: close\r\n\r\n"]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:
@@ -84,9 +113,9 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
                      limits=Limits(timeout=timeout, max_rows=max_rows))
     # Requests are not logged (uvicorn would format an access line per request only to drop it at
-    # this level); errors and warnings still are. A request line of up to 256 KiB reaches the
-    # app, which answers a too long query string with a JSON 414 (h11 would send a bare 400).
-    config = uvicorn.Config(app, log_level="warning", access_log=False, h11_max_incomplete_event_size=256 * 1024)
+    # this level); errors and warnings still are. What the HTTP parser refuses is answered
+    # in JSON too (_HttpProtocol).
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=_HttpProtocol)
     pool = app.state.pool
 
     async def main() -> None:

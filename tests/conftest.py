@@ -91,13 +91,19 @@ def _wait_until_answering(process: subprocess.Popen[bytes], endpoint: str, *, lo
 
 
 @pytest.fixture(scope="session")
-def server(built: BuildResult) -> str:
-    """The base URL of a real server on the built graph (2 s query time limit, 5,000 rows at most)."""
+def served(built: BuildResult) -> tuple[str, subprocess.Popen[bytes]]:
+    """A real server on the built graph (2 s query time limit, 5,000 rows at most): its base URL and process."""
     assert built.output is not None
     url, process = start_server(built.output, "--timeout", "2", "--max-rows", "5000")
-    yield url
+    yield url, process
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(served: tuple[str, subprocess.Popen[bytes]]) -> str:
+    """The base URL of the real server of :func:`served`."""
+    return served[0]
 
 
 def oxigraph_binary() -> Path:
