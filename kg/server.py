@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-
-import json
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
