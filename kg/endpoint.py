@@ -24,7 +24,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from kg.errors import QueryError, WorkerError
-from kg.safety import QueryRefused, screen
+from kg.safety import QueryRefused
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge, ServerBusy
 
 __all__ = [
@@ -124,8 +124,6 @@ async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str, 
     ``too_large_advice`` replaces the worker's advice ("add a LIMIT") on a result over the cap.
     """
     try:
-        if outside:
-            screen(query)
         return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows,
                                 base_iri=base_iri, outside=outside)
     except QueryRefused as error:

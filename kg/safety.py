@@ -3,17 +3,18 @@
 The endpoint is read-only and never makes the server read a file or reach the network:
 SPARQL Update (including LOAD), SERVICE, and FROM / FROM NAMED (the dataset is fixed; in
 other engines these fetch graphs) are refused with a clear message. Three layers decide it,
-and a query runs only when all three accept it (see ``SECURITY.md``):
+and a query runs only when all three accept it (see ``SECURITY.md``). The first two are
+:func:`check_query`, which the query worker runs before the query (off the server's event
+loop, within the query's time limit):
 
-1. :func:`screen`, on the server's event loop before anything else: a cheap reading of the
+1. :func:`screen`, before any parser reads the text: a cheap reading of the
    text as SPARQL terminals (IRIs, the four kinds of strings, comments, names, variables,
    language tags, read both as sent and with ``\\uXXXX`` escapes replaced, SPARQL 1.1
    section 19.2) that refuses the keywords of updates, SERVICE and FROM, and brackets nested
    deeper than :data:`MAX_NESTING`. A tokeniser can read a text differently from a parser
    (``FILTER(?a<?b)SERVICE#>`` looks like one IRI to it), so this layer only refuses early;
    it never accepts on its own.
-2. :func:`check_parsed`, in the query worker (off the event loop, within the time limit):
-   what a SPARQL 1.1 parser (rdflib's) makes of the text. A query with a SERVICE pattern or
+2. :func:`check_parsed`: what a SPARQL 1.1 parser (rdflib's) makes of the text. A query with a SERVICE pattern or
    a dataset clause anywhere in its parse tree is refused; a text the parser cannot read
    is not run.
 3. The sandbox (:mod:`kg.sandbox`): no process that runs a query can open a network socket.
@@ -30,8 +31,8 @@ from typing import Any
 from kg.errors import QueryError
 
 __all__ = [
-    "MAX_NESTING", "QueryRefused", "QueryUnreadable", "check_parsed", "check_read_only", "nesting_depth", "screen",
-    "undeclared_prefixes", "update_keyword",
+    "MAX_NESTING", "QueryRefused", "QueryUnreadable", "check_parsed", "check_query", "check_read_only",
+    "nesting_depth", "screen", "undeclared_prefixes", "update_keyword",
 ]
 
 #: The deepest nesting of ``{``, ``(`` and ``[`` a query may have. Real queries stay far below
@@ -174,7 +175,7 @@ def nesting_depth(query: str) -> int:
 
 
 def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
-    """The cheap checks the server makes before a query goes to a worker (layer 1).
+    """The cheap checks made before any parser reads a query (layer 1).
 
     :param query: SPARQL text as received
     :param max_nesting: the deepest bracket nesting accepted
@@ -254,4 +255,16 @@ def check_parsed(query: str) -> None:
     if (refusal := _parsed_refusal(query)) is not None:
         error, message = refusal
         raise error(message)
+
+
+def check_query(query: str) -> None:
+    """The verdict on a query from outside: :func:`screen`, then :func:`check_parsed`.
+
+    :param query: SPARQL text as received
+    :raises QueryRefused: for an update, SERVICE or a dataset clause
+    :raises QueryUnreadable: when the safety parser cannot read the text
+    :raises QueryError: for brackets nested deeper than :data:`MAX_NESTING`
+    """
+    screen(query)
+    check_parsed(query)
 

@@ -6,8 +6,8 @@ past the limit is killed and replaced while the other workers go on serving, and
 that finds no worker free within the limit is refused as busy (:class:`ServerBusy`). Results are
 serialised in the worker by pyoxigraph (the W3C result formats and RDF syntaxes) and
 capped in rows and bytes. Every query runs in a worker, under the time limit, never in the
-server process. A worker reads an outside query with a SPARQL parser before it runs it
-(:func:`kg.safety.check_parsed`), and cannot open Internet sockets (:mod:`kg.sandbox`), so a
+server process. A worker checks an outside query, with a SPARQL parser, before it runs it
+(:func:`kg.safety.check_query`), and cannot open Internet sockets (:mod:`kg.sandbox`), so a
 ``SERVICE`` query that got past both checks still reaches no other host.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
-from kg.safety import QueryRefused, QueryUnreadable, check_parsed
+from kg.safety import QueryRefused, QueryUnreadable, check_query
 from kg.store import syntax_error_message
 
 __all__ = [
@@ -177,7 +177,7 @@ class _Request:
     :param max_rows: the row cap instead of the pool's
     :param base_iri: what relative IRIs in the query resolve against
     :param outside: the text comes from outside the server (not rendered from the project's
-        own query files): it is read by the safety parser before it runs
+        own query files): it is checked (:func:`kg.safety.check_query`) before it runs
     """
 
     text: str
@@ -208,7 +208,7 @@ def _execute(store: ox.Store, request: _Request, limits: Limits) -> QueryResult:
     text, media_types = request.text, request.media_types
     if request.outside:
         try:
-            check_parsed(text)
+            check_query(text)
         except QueryUnreadable as unreadable:
             raise QueryError(_unreadable_message(text, request.base_iri, unreadable)) from None
     try:
@@ -284,7 +284,7 @@ def _worker(sock: socket.socket, graph_file: str, store_dir: str | None, limits:
     # Ctrl-C in a terminal reaches the whole process group; the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _turtle_prefixes()  # imports kg.export now, not during a query's time limit
-    check_parsed("ASK {}")  # and the safety parser
+    check_query("ASK {}")  # and the safety parser
     if (reason := deny_network()) is not None:
         warnings.warn(f"query worker: network not sandboxed: {reason}", RuntimeWarning, stacklevel=1)
     try:
@@ -541,17 +541,17 @@ class QueryPool:
                     outside: bool = True) -> QueryResult:
         """Run a query in a free worker.
 
-        :param text: SPARQL query text (screened by :func:`kg.safety.screen` when it comes from outside)
+        :param text: SPARQL query text
         :param result_type: media type for SELECT/ASK results
         :param rdf_type: media type for CONSTRUCT/DESCRIBE results
         :param max_rows: the row cap of this query instead of the pool's (for the server's
             own queries, such as the entity pages'); the byte cap and time limit still apply
         :param base_iri: what relative IRIs in the query resolve against (the endpoint's URL)
         :param outside: the text comes from a client, not from the project's own query files
-            with values bound as escaped terms: the worker reads it with the safety parser
-            (:func:`kg.safety.check_parsed`) before it runs it
+            with values bound as escaped terms: the worker checks it (:func:`kg.safety.check_query`)
+            before it runs it
         :returns: the serialised result
-        :raises QueryRefused: if the parsed query has a SERVICE pattern or a dataset clause
+        :raises QueryRefused: for an update, a SERVICE or a dataset clause
         :raises QueryError: with the parser's message for a malformed query
         :raises QueryTimeout: if the query runs past the time limit (its worker is replaced)
         :raises ServerBusy: if no worker becomes free within the time limit
