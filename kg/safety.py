@@ -182,10 +182,20 @@ def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
     :raises QueryRefused: for an update keyword, SERVICE or FROM
     :raises QueryError: for brackets nested deeper than ``max_nesting``
     """
-    check_read_only(query)
+    if (refusal := _screen_refusal(query, max_nesting)) is not None:
+        error, message = refusal
+        raise error(message)
+
+
+@lru_cache(maxsize=1024)
+def _screen_refusal(query: str, max_nesting: int) -> tuple[type[QueryError], str] | None:
+    """What :func:`screen` refuses, cached by text (a stored query's text comes again and again)."""
+    if (reason := _refusal(query)) is not None:
+        return QueryRefused, reason
     if (depth := nesting_depth(query)) > max_nesting:
-        raise QueryError(f"the query nests brackets {depth} levels deep; the most this endpoint accepts is "
-                         f"{max_nesting}")
+        return QueryError, (f"the query nests brackets {depth} levels deep; the most this endpoint accepts is "
+                            f"{max_nesting}")
+    return None
 
 
 def _nodes(tree: Any) -> Iterator[Any]:
