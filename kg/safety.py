@@ -97,7 +97,7 @@ def _unescape_codepoints(query: str) -> str:
     return _CODEPOINT.sub(replace, query)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _refusal(query: str) -> str | None:
     """The reason to refuse a query, or None (cached: dashboards send the same queries again)."""
     tokens = _keywords(query) | _keywords(_unescape_codepoints(query))
@@ -187,7 +187,7 @@ def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
         raise error(message)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _screen_refusal(query: str, max_nesting: int) -> tuple[type[QueryError], str] | None:
     """What :func:`screen` refuses, cached by text (a stored query's text comes again and again)."""
     if (reason := _refusal(query)) is not None:
@@ -213,7 +213,7 @@ def _nodes(tree: Any) -> Iterator[Any]:
             stack.extend(node)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _parsed_refusal(query: str) -> tuple[type[QueryError], str] | None:
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import parseQuery
