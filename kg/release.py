@@ -16,6 +16,8 @@ place of the target only once complete):
 ``ontology/sarcoma-kg.ttl``        the OWL ontology alone
 ``shapes/sarcoma-kg.shacl.ttl``    the SHACL shapes the graph conforms to
 ``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
+``virtuoso/virtuoso.ini``          a Virtuoso 7 configuration for serving the release on loopback
+``virtuoso/load-virtuoso.sql``     loads ``sarcoma-kg.ttl`` into Virtuoso (README, "Scale")
 ``SHA256SUMS``                     checksums of every other file (``sha256sum -c SHA256SUMS``)
 =================================  ===========================================================
 """
@@ -48,7 +50,12 @@ from kg.stats import statistics
 from kg.store import open_store
 from kg.void import dataset_statistics, void_graph
 
-__all__ = ["EXPORT_FORMATS", "RELEASE_GRAPH_FILES", "export", "release", "release_files", "write_release"]
+__all__ = [
+    "EXPORT_FORMATS", "RELEASE_GRAPH_FILES", "VIRTUOSO_FILES", "export", "release", "release_files", "write_release",
+]
+
+#: The files that serve a release from Virtuoso (``deploy/virtuoso``), as the tests run them.
+VIRTUOSO_FILES = ("virtuoso.ini", "load-virtuoso.sql")
 
 #: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
 #: mappings and the VoID description.
@@ -114,6 +121,8 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     files["ontology/sarcoma-kg.ttl"] = _read("ontology", "sarcoma-kg.ttl")
     files["shapes/sarcoma-kg.shacl.ttl"] = _read("shapes", "sarcoma-kg.shacl.ttl")
     files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
+    for name in VIRTUOSO_FILES:
+        files[f"virtuoso/{name}"] = _read("deploy", "virtuoso", name)
     return files
 
 

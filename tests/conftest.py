@@ -106,6 +106,59 @@ def server(served: tuple[str, subprocess.Popen[bytes]]) -> str:
     return served[0]
 
 
+def debian_package(command: str, package: str) -> str | None:
+    """The path of a command from Debian's package, installed when missing if the tests run as
+    root (as on CI); None when it is missing and cannot be installed here."""
+    import os
+
+    if (found := shutil.which(command)) is not None:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return None
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600, env=environment)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, timeout=900, env=environment,
+                   stdout=subprocess.DEVNULL)
+    return shutil.which(command)
+
+
+#: The graph a Virtuoso server holds the release in (deploy/virtuoso/load-virtuoso.sql).
+VIRTUOSO_GRAPH = "urn:sarcoma-kg"
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(built: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The SPARQL URL of a Virtuoso server (Debian's virtuoso-opensource) that has loaded the
+    Turtle export as the README says: ``deploy/virtuoso/virtuoso.ini`` (other ports) and
+    ``isql-vt PORT dba dba load-virtuoso.sql``."""
+    server, client = debian_package("virtuoso-t", "virtuoso-opensource"), shutil.which("isql-vt")
+    if server is None or client is None:
+        pytest.skip("Virtuoso is not installed (apt-get install virtuoso-opensource) and the tests cannot install it")
+    assert built.output is not None
+    folder = tmp_path_factory.mktemp("virtuoso")
+    deploy = REPO / "deploy" / "virtuoso"
+    isql_port, http_port = _free_port(), _free_port()
+    settings = (deploy / "virtuoso.ini").read_text(encoding="utf-8")
+    settings = settings.replace("127.0.0.1:1111", f"127.0.0.1:{isql_port}").replace("127.0.0.1:8890",
+                                                                                    f"127.0.0.1:{http_port}")
+    (folder / "virtuoso.ini").write_text(settings, encoding="utf-8")
+    shutil.copy(deploy / "load-virtuoso.sql", folder / "load-virtuoso.sql")
+    shutil.copy(built.output, folder / "sarcoma-kg.ttl")
+    with (folder / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen([server, "-f", "-c", "virtuoso.ini"], cwd=folder, stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+    url = f"http://127.0.0.1:{http_port}/sparql"
+    try:
+        _wait_until_answering(process, url, log=folder / "virtuoso.log", seconds=60)
+        loaded = subprocess.run([client, str(isql_port), "dba", "dba", "load-virtuoso.sql"], cwd=folder,
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert loaded.returncode == 0 and "Error" not in loaded.stdout + loaded.stderr, loaded.stdout + loaded.stderr
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def oxigraph_binary() -> Path:
     """The ``oxigraph`` command of the ``oxigraph`` PyPI package (a test dependency)."""
     import sysconfig

@@ -82,3 +82,37 @@ def test_conflict_rules_link_two_sources_that_disagree(case: str, fields: dict[s
     a, b = (URIRef(f"https://w3id.org/sarcoma-kg/id/{name}") for name in "ab")
     assert ((a, conflict, b) in added) is conflicts, case
     assert ((b, conflict, a) in added) is conflicts, case
+
+
+_TREE = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+id:sarcoma a skg:SarcomaSubtype .
+id:sts a skg:SarcomaSubtype ; skos:broader id:sarcoma .
+id:lms a skg:SarcomaSubtype ; skos:broader id:sts .
+skg:PD1Inhibitor rdfs:subClassOf skg:ICI ; rdfs:label "PD-1 inhibitor" .
+skg:ICI rdfs:subClassOf skg:Therapy ; rdfs:label "immune checkpoint inhibitor" .
+skg:Therapy rdfs:label "therapy" .
+skg:Vaccine rdfs:subClassOf skg:Therapy ; rdfs:label "vaccine" .
+id:pembrolizumab a skg:Therapy, skg:ICI, skg:PD1Inhibitor .
+id:combo a skg:Therapy, skg:PD1Inhibitor, skg:ICI, skg:Vaccine .
+"""
+
+
+def test_broader_transitive_writes_out_the_subtype_tree() -> None:
+    """Rule 08-broader-transitive: every subtype above each subtype, none above the root."""
+    added = apply_rules(Graph().parse(data=_TREE, format="turtle")).added
+    skos = "http://www.w3.org/2004/02/skos/core#broaderTransitive"
+    pairs = {(str(s).rsplit("/", 1)[1], str(o).rsplit("/", 1)[1]) for s, o in added.subject_objects(URIRef(skos))}
+    assert pairs == {("sts", "sarcoma"), ("lms", "sts"), ("lms", "sarcoma")}
+
+
+def test_most_specific_class_keeps_the_classes_with_none_of_the_therapy_below() -> None:
+    """Rule 09-most-specific-class: a PD-1 inhibitor is not also listed as a checkpoint
+    inhibitor or a therapy; a therapy of two branches keeps both."""
+    added = apply_rules(Graph().parse(data=_TREE, format="turtle")).added
+    found = {(str(s).rsplit("/", 1)[1], str(o).rsplit("/", 1)[1])
+             for s, o in added.subject_objects(URIRef("https://w3id.org/sarcoma-kg/ontology/mostSpecificClass"))}
+    assert found == {("pembrolizumab", "PD1Inhibitor"), ("combo", "PD1Inhibitor"), ("combo", "Vaccine")}

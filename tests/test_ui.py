@@ -6,14 +6,11 @@ its results; every request it makes must stay on this server (the UI assets are 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
+from conftest import debian_package
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -21,12 +18,8 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """Debian's Chromium, installed by the test setup when missing (the CI machine runs as root)."""
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            pytest.fail("the UI test needs Debian's chromium: apt-get install -y chromium")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, timeout=900,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    if debian_package("chromium", "chromium") != CHROMIUM:
+        pytest.fail("the UI test needs Debian's chromium: apt-get install -y chromium")
     return CHROMIUM
 
 
