@@ -18,15 +18,29 @@ from kg.records import default_records_dir
 from kg.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = REPO.parent / "shared" / "sources"
+#: The reviews' text, shipped in the repository (CC BY 4.0, credited in sources/README.md).
+SOURCES = REPO / "sources"
+#: The project's shared folder beside a developer's checkout; a clone has none, so the tests
+#: that compare the repository's copies with it skip when it is absent.
+SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")
 def sources_dir() -> Path:
     """The reviews' text (read only by the quote checks)."""
-    if not SOURCES.is_dir():
-        pytest.fail(f"the reviews' text is expected at {SOURCES} (../shared/sources beside the repository)")
     return SOURCES
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ``../shared``, skipping the calling test in one line when it is absent.
+
+    :param parts: the path inside ``../shared``
+    :returns: the file's path
+    """
+    path = SHARED.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"no {path} beside the repository (nothing to compare the repository's copy with)")
+    return path
 
 
 @pytest.fixture(scope="session")
