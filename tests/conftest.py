@@ -50,6 +50,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 
 
 @pytest.fixture(scope="session")
+def cli_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``sarcoma-kg release DIR`` run once as a user runs it: the run's only build besides ``built``.
+
+    :returns: the finished process (its stderr holds the build's progress) and the release directory
+    """
+    target = tmp_path_factory.mktemp("cli-release") / "release"
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "release", str(target)],
+                            check=False, capture_output=True, text=True, timeout=300)
+    return result, target
+
+
+@pytest.fixture(scope="session")
 def store(built: BuildResult) -> ox.Store:
     """An in-memory Oxigraph store with the built graph."""
     assert built.output is not None
