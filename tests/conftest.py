@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 import pytest
@@ -16,6 +19,10 @@ import pytest
 from kg.build import BuildResult, build
 from kg.records import default_records_dir
 from kg.store import open_store
+from kg.workers import Limits
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 REPO = Path(__file__).resolve().parent.parent
 #: The reviews' text, shipped in the repository (CC BY 4.0, credited in sources/README.md).
@@ -124,6 +131,35 @@ def server(built: BuildResult) -> str:
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+def app_client(graph: Path, *, workers: int = 2, limits: Limits | None = None) -> TestClient:
+    """The application in-process (Starlette's TestClient), as ``sarcoma-kg serve`` configures it.
+
+    Enter it with ``with``: that runs the app's lifespan, which starts the query workers.
+
+    :param graph: the built graph
+    :param workers: query worker processes
+    :param limits: the query caps (``serve``'s defaults if not given)
+    :returns: a client whose requests go straight to the app, without a socket
+    """
+    from starlette.testclient import TestClient
+
+    from kg.app import create_app
+    from kg.server import serve
+
+    inline_seconds = inspect.signature(serve).parameters["inline_seconds"].default  # serve's fast path
+    app = create_app(graph, workers=workers, limits=limits, inline_seconds=inline_seconds)
+    return TestClient(app, base_url="http://127.0.0.1:8000")
+
+
+@pytest.fixture(scope="session")
+def client(built: BuildResult) -> Iterator[TestClient]:
+    """The application in-process on the built graph, with the ``server`` fixture's caps: what
+    negotiation, errors, the API and the pages are tested on (no uvicorn, no socket)."""
+    assert built.output is not None
+    with app_client(built.output, limits=Limits(timeout=2, max_rows=5000)) as test_client:
+        yield test_client
 
 
 def oxigraph_binary() -> Path:
