@@ -33,6 +33,7 @@ from kg.build import BuildResult, build_graph, load_ontology
 from kg.errors import ConfigurationError
 from kg.export import (
     CONTEXT_FILE,
+    EXPORT_FORMATS,
     FORMATS,
     check_output_directory,
     check_output_file,
@@ -50,9 +51,6 @@ from kg.void import dataset_statistics, void_graph
 
 __all__ = ["EXPORT_FORMATS", "RELEASE_GRAPH_FILES", "export", "release", "release_files", "write_release"]
 
-#: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
-#: mappings and the VoID description.
-EXPORT_FORMATS = (*FORMATS, "sssom", "void")
 #: The graph's file in the release, by RDF format.
 RELEASE_GRAPH_FILES = {
     "ttl": "sarcoma-kg.ttl",

@@ -335,3 +335,11 @@ def test_ctrl_c_stops_the_server_quietly(built) -> None:
             process.kill()
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr, stderr.decode()
+
+
+def test_the_query_commands_do_not_load_the_build() -> None:
+    """Each command that reads a built graph starts without the build's modules (pySHACL,
+    owlready2, jsonschema: half a second of imports on every call, and on every CLI test)."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, kg.cli; print(' '.join(sorted(sys.modules)))"],
+                            check=True, capture_output=True, text=True, timeout=60).stdout.split()
+    assert not {"kg.build", "pyshacl", "owlready2", "jsonschema"} & set(loaded)
