@@ -20,7 +20,7 @@ from typing import TypeVar
 from rdflib import Graph
 
 from kg.convert import records_to_graph
-from kg.export import BackgroundTurtle, check_output_directory, replace_directory, serialize
+from kg.export import GRAPH_FILE, BackgroundTurtle, check_output_directory, replace_directory, serialize
 from kg.quality import check_quality
 from kg.reasoning import reason
 from kg.records import RecordSet, load_records
@@ -30,8 +30,6 @@ from kg.validation import validate_graph
 
 __all__ = ["GRAPH_FILE", "BuildResult", "build", "build_graph", "load_ontology", "write_output"]
 
-#: The name of the built graph inside the output directory.
-GRAPH_FILE = "sarcoma-kg.ttl"
 REPORT_FILE = "build-report.json"
 
 T = TypeVar("T")

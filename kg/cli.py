@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from kg.build import GRAPH_FILE, build, build_graph
 from kg.errors import ConfigurationError, SarcomaKGError
+from kg.export import EXPORT_FORMATS, GRAPH_FILE
 from kg.queries import get_query, load_queries
-from kg.release import EXPORT_FORMATS, export, release
 from kg.results import RESULT_FORMATS, format_results
 from kg.stats import format_statistics, statistics
 from kg.store import open_store, read_results, run_query
@@ -76,6 +75,8 @@ def main() -> None:
 @_errors
 def build_command(output_dir: Path, records_dir: Path | None) -> None:
     """Build, reason, validate and write the graph (exit 1 if the data fails a check)."""
+    from kg.build import build  # the build's modules (pySHACL, jsonschema ...) load only for the commands that build
+
     build(output_dir, records_dir=records_dir, progress=_progress)
 
 
@@ -84,6 +85,8 @@ def build_command(output_dir: Path, records_dir: Path | None) -> None:
 @_errors
 def validate_command(records_dir: Path | None) -> None:
     """Run every check of the build without writing anything."""
+    from kg.build import build_graph
+
     build_graph(records_dir, progress=_progress, serialize=False)
     click.echo("valid", err=True)
 
@@ -171,6 +174,8 @@ def _query_file(path: Path) -> str:
 @_errors
 def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path | None) -> None:
     """Export the built graph in another RDF format, its SSSOM mappings or its VoID description."""
+    from kg.release import export
+
     export(graph_file, output, fmt, records_dir=records_dir)
     click.echo(f"wrote {output}", err=True)
 
@@ -181,6 +186,8 @@ def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path |
 @_errors
 def release_command(output_dir: Path, records_dir: Path | None) -> None:
     """Build the graph and write every export, the ontology, the shapes, stats and SHA256SUMS to a directory."""
+    from kg.release import release
+
     release(output_dir, records_dir=records_dir, progress=_progress)
 
 

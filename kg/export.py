@@ -33,7 +33,9 @@ from kg.resources import parse_turtle, read_json, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
+    "EXPORT_FORMATS",
     "FORMATS",
+    "GRAPH_FILE",
     "MEDIA_TYPES",
     "OUTPUT_MARKERS",
     "BackgroundTurtle",
@@ -52,8 +54,13 @@ __all__ = [
     "write_jsonld_context",
 ]
 
+#: The name of the built graph inside a build's output directory.
+GRAPH_FILE = "sarcoma-kg.ttl"
 #: Export format name → rdflib serializer name.
 FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
+#: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
+#: mappings and the VoID description.
+EXPORT_FORMATS = (*FORMATS, "sssom", "void")
 #: Export format name → media type.
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
                "xml": "application/rdf+xml"}

@@ -1,7 +1,7 @@
 """Check that every quote of the curated records is verbatim in its review.
 
 The reviews are not shipped with the package; the caller passes the directory holding
-their text (``../shared/sources`` in the tests). Whitespace is compared loosely (runs of
+their text (the repository's ``sources/``, CC BY 4.0, in the tests and scripts). Whitespace is compared loosely (runs of
 spaces, tabs and line breaks are one space: the PDF text breaks lines and table cells
 arbitrarily); every other character must match exactly.
 """

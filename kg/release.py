@@ -35,6 +35,7 @@ from kg.build import BuildResult, build_graph, load_ontology
 from kg.errors import ConfigurationError
 from kg.export import (
     CONTEXT_FILE,
+    EXPORT_FORMATS,
     FORMATS,
     check_output_directory,
     check_output_file,
@@ -57,9 +58,6 @@ __all__ = [
 #: The files that serve a release from Virtuoso (``deploy/virtuoso``), as the tests run them.
 VIRTUOSO_FILES = ("virtuoso.ini", "load-virtuoso.sql")
 
-#: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
-#: mappings and the VoID description.
-EXPORT_FORMATS = (*FORMATS, "sssom", "void")
 #: The graph's file in the release, by RDF format.
 RELEASE_GRAPH_FILES = {
     "ttl": "sarcoma-kg.ttl",

@@ -1,6 +1,6 @@
 """Check the curated records: schema, references, rules, and that every quote is verbatim.
 
-Usage: python scripts/check_curation.py [../shared/sources] [--uncovered]
+Usage: python scripts/check_curation.py [SOURCES] [--uncovered]   (default: the repository's sources/)
 
 With --uncovered, also list the sentences of the reviews that no quote covers: where to
 look for a fact not yet recorded (most hold none: background, opinion, funding).
@@ -15,8 +15,8 @@ from kg.quotes import quote_problems, uncovered_sentences
 from kg.records import load_records
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("sources", nargs="?", type=Path, default=Path("../shared/sources"),
-                    help="the directory with the reviews' text (default: ../shared/sources)")
+parser.add_argument("sources", nargs="?", type=Path, default=Path(__file__).resolve().parent.parent / "sources",
+                    help="the directory with the reviews' text (default: the repository's sources/)")
 parser.add_argument("--uncovered", action="store_true", help="list the review sentences no quote covers")
 arguments = parser.parse_args()
 try:

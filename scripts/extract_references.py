@@ -6,7 +6,8 @@ checked against the review's stated count. Citations and DOIs are kept exactly a
 printed; a primary publication cited by both reviews (same DOI, ignoring case, as DOIs
 are case-insensitive) becomes one record cited in both.
 
-Usage: python scripts/extract_references.py ../shared/sources data/records/publications/references.yaml
+Usage: python scripts/extract_references.py [SOURCES [OUTPUT]]
+(defaults: the repository's sources/ and data/records/publications/references.yaml)
 """
 
 from __future__ import annotations
@@ -108,8 +109,12 @@ def main(sources: Path, output: Path) -> None:
 
 
 if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sources", type=Path, help="the directory with the reviews' text (../shared/sources)")
-    parser.add_argument("output", type=Path, help="the YAML file to write (data/records/publications/references.yaml)")
+    parser.add_argument("sources", type=Path, nargs="?", default=root / "sources",
+                        help="the directory with the reviews' text (default: the repository's sources/)")
+    parser.add_argument("output", type=Path, nargs="?",
+                        default=root / "data" / "records" / "publications" / "references.yaml",
+                        help="the YAML file to write (default: data/records/publications/references.yaml)")
     arguments = parser.parse_args()
     main(arguments.sources, arguments.output)

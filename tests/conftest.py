@@ -8,7 +8,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 import pytest
@@ -16,23 +18,53 @@ import pytest
 from kg.build import BuildResult, build
 from kg.records import default_records_dir
 from kg.store import open_store
+from kg.workers import Limits
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = REPO.parent / "shared" / "sources"
+#: The reviews' text, shipped in the repository (CC BY 4.0, credited in sources/README.md).
+SOURCES = REPO / "sources"
+#: The project's shared folder beside a developer's checkout; a clone has none, so the tests
+#: that compare the repository's copies with it skip when it is absent.
+SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")
 def sources_dir() -> Path:
     """The reviews' text (read only by the quote checks)."""
-    if not SOURCES.is_dir():
-        pytest.fail(f"the reviews' text is expected at {SOURCES} (../shared/sources beside the repository)")
     return SOURCES
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ``../shared``, skipping the calling test in one line when it is absent.
+
+    :param parts: the path inside ``../shared``
+    :returns: the file's path
+    """
+    path = SHARED.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"no {path} beside the repository (nothing to compare the repository's copy with)")
+    return path
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """The shipped records, built once into a temporary output directory."""
     return build(tmp_path_factory.mktemp("dist") / "dist")
+
+
+@pytest.fixture(scope="session")
+def cli_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``sarcoma-kg release DIR`` run once as a user runs it: the run's only build besides ``built``.
+
+    :returns: the finished process (its stderr holds the build's progress) and the release directory
+    """
+    target = tmp_path_factory.mktemp("cli-release") / "release"
+    result = subprocess.run([sys.executable, "-m", "kg.cli", "release", str(target)],
+                            check=False, capture_output=True, text=True, timeout=300)
+    return result, target
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +189,33 @@ def virtuoso_server(built: BuildResult, tmp_path_factory: pytest.TempPathFactory
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def app_client(graph: Path, *, workers: int = 2, limits: Limits | None = None) -> TestClient:
+    """The application in-process (Starlette's TestClient), as ``sarcoma-kg serve`` configures it.
+
+    Enter it with ``with``: that runs the app's lifespan, which starts the query workers.
+
+    :param graph: the built graph
+    :param workers: query worker processes
+    :param limits: the query caps (``serve``'s defaults if not given)
+    :returns: a client whose requests go straight to the app, without a socket
+    """
+    from starlette.testclient import TestClient
+
+    from kg.app import create_app
+
+    app = create_app(graph, workers=workers, limits=limits)
+    return TestClient(app, base_url="http://127.0.0.1:8000")
+
+
+@pytest.fixture(scope="session")
+def client(built: BuildResult) -> Iterator[TestClient]:
+    """The application in-process on the built graph, with the ``server`` fixture's caps: what
+    negotiation, errors, the API and the pages are tested on (no uvicorn, no socket)."""
+    assert built.output is not None
+    with app_client(built.output, limits=Limits(timeout=2, max_rows=5000)) as test_client:
+        yield test_client
 
 
 def oxigraph_binary() -> Path:

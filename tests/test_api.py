@@ -1,11 +1,15 @@
-"""Stored queries over HTTP: the REST API, its OpenAPI description, and equal answers."""
+"""Stored queries over HTTP: the REST API, its OpenAPI description, and equal answers.
+
+The application runs in-process (the ``client`` fixture); tests/test_endpoint.py queries a
+real server.
+"""
 
 from __future__ import annotations
 
-import httpx
 import pyoxigraph as ox
 import pytest
 from openapi_spec_validator import validate
+from starlette.testclient import TestClient
 
 from kg.queries import load_queries
 from kg.results import solutions_to_rows
@@ -13,8 +17,8 @@ from kg.results import solutions_to_rows
 QUERIES = load_queries()
 
 
-def test_openapi_document_is_valid(server: str) -> None:
-    document = httpx.get(f"{server}/openapi.json").json()
+def test_openapi_document_is_valid(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
     validate(document)
     for name, query in QUERIES.items():
         operation = document["paths"][f"/api/queries/{name}"]["get"]
@@ -35,77 +39,77 @@ def test_openapi_document_names_every_error_the_endpoint_sends() -> None:
     assert {"400", "422", "503"} <= set(stored) and "Retry-After" in stored["503"]["headers"]
 
 
-def test_query_listing(server: str) -> None:
-    listing = {item["name"]: item for item in httpx.get(f"{server}/api/queries").json()}
+def test_query_listing(client: TestClient) -> None:
+    listing = {item["name"]: item for item in client.get("/api/queries").json()}
     assert set(listing) == set(QUERIES)
     assert listing["trials-for-subtype"]["parameters"][0]["default"].endswith("undifferentiated-pleomorphic-sarcoma")
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
-def test_api_answers_like_the_embedded_store(server: str, store: ox.Store, name: str) -> None:
-    response = httpx.get(f"{server}/api/queries/{name}", timeout=30)
+def test_api_answers_like_the_embedded_store(client: TestClient, store: ox.Store, name: str) -> None:
+    response = client.get(f"/api/queries/{name}")
     assert response.status_code == 200, response.text
     over_http = response.json()["results"]["bindings"]
     _, in_process = solutions_to_rows(QUERIES[name].run(store))
     assert len(over_http) == len(in_process)
 
 
-def test_parameters_are_bound_as_values(server: str) -> None:
-    rows = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-l1"}).json()
+def test_parameters_are_bound_as_values(client: TestClient) -> None:
+    rows = client.get("/api/queries/therapies-by-target", params={"target": "pd-l1"}).json()
     labels = {row["therapyLabel"]["value"] for row in rows["results"]["bindings"]}
     assert "atezolizumab" in labels and "pembrolizumab" not in labels
 
 
 @pytest.mark.parametrize("value", ["pd-1> . ?s ?p ?o } #", "a b", '" } ; DROP ALL #'])
-def test_injection_attempts_are_rejected(server: str, value: str) -> None:
-    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": value})
+def test_injection_attempts_are_rejected(client: TestClient, value: str) -> None:
+    response = client.get("/api/queries/therapies-by-target", params={"target": value})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid parameter"
 
 
-def test_unknown_query_and_parameter(server: str) -> None:
-    assert httpx.get(f"{server}/api/queries/nope").status_code == 404
-    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"tagret": "pd-1"})
+def test_unknown_query_and_parameter(client: TestClient) -> None:
+    assert client.get("/api/queries/nope").status_code == 404
+    response = client.get("/api/queries/therapies-by-target", params={"tagret": "pd-1"})
     assert response.status_code == 400 and "has no parameter" in response.json()["message"]
 
 
-def test_api_csv(server: str) -> None:
-    response = httpx.get(f"{server}/api/queries/subtype-hierarchy", headers={"Accept": "text/csv"})
+def test_api_csv(client: TestClient) -> None:
+    response = client.get("/api/queries/subtype-hierarchy", headers={"Accept": "text/csv"})
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines()[0].startswith("subtype,label")
 
 
-def test_an_empty_iri_parameter_is_refused(server: str) -> None:
+def test_an_empty_iri_parameter_is_refused(client: TestClient) -> None:
     """Regression: subtype= was bound to the bare data namespace and answered 200 with no rows."""
-    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": ""})
+    response = client.get("/api/queries/regimens-ranked-by-orr", params={"subtype": ""})
     assert response.status_code == 400
     assert "subtype" in response.json()["message"]
 
 
-def test_output_names_the_result_format_as_on_sparql(server: str) -> None:
-    response = httpx.get(f"{server}/api/queries/therapies-by-target", params={"target": "pd-1", "output": "csv"})
+def test_output_names_the_result_format_as_on_sparql(client: TestClient) -> None:
+    response = client.get("/api/queries/therapies-by-target", params={"target": "pd-1", "output": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
 
 
 @pytest.mark.parametrize("value", ["UPS", "ups", "Undifferentiated-Pleomorphic-Sarcoma", "undifferentiated pleomorphic sarcoma",
                                    "skgid:undifferentiated-pleomorphic-sarcoma"])
-def test_a_subtype_may_be_named_by_id_label_or_abbreviation_in_any_case(server: str, value: str) -> None:
+def test_a_subtype_may_be_named_by_id_label_or_abbreviation_in_any_case(client: TestClient, value: str) -> None:
     """Regression: subtype=UPS (and Leiomyosarcoma, or a MONDO CURIE) answered 200 with no rows."""
-    expected = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr",
+    expected = client.get("/api/queries/regimens-ranked-by-orr",
                          params={"subtype": "undifferentiated-pleomorphic-sarcoma"}).json()
-    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": value})
+    response = client.get("/api/queries/regimens-ranked-by-orr", params={"subtype": value})
     assert response.status_code == 200 and response.json() == expected
     assert expected["results"]["bindings"], "the UPS answer has rows"
 
 
-def test_a_mapped_identifier_names_its_entity(server: str) -> None:
-    by_mondo = httpx.get(f"{server}/api/queries/trials-for-subtype", params={"subtype": "MONDO:0005058"}).json()
-    by_id = httpx.get(f"{server}/api/queries/trials-for-subtype", params={"subtype": "leiomyosarcoma"}).json()
+def test_a_mapped_identifier_names_its_entity(client: TestClient) -> None:
+    by_mondo = client.get("/api/queries/trials-for-subtype", params={"subtype": "MONDO:0005058"}).json()
+    by_id = client.get("/api/queries/trials-for-subtype", params={"subtype": "leiomyosarcoma"}).json()
     assert by_mondo == by_id and by_id["results"]["bindings"]
 
 
-def test_a_value_that_names_nothing_is_a_400_that_says_so(server: str) -> None:
-    response = httpx.get(f"{server}/api/queries/regimens-ranked-by-orr", params={"subtype": "no-such-sarcoma"})
+def test_a_value_that_names_nothing_is_a_400_that_says_so(client: TestClient) -> None:
+    response = client.get("/api/queries/regimens-ranked-by-orr", params={"subtype": "no-such-sarcoma"})
     assert response.status_code == 400
     assert "nothing in the graph is 'no-such-sarcoma'" in response.json()["message"]
 
@@ -115,14 +119,14 @@ def test_a_value_that_names_nothing_is_a_400_that_says_so(server: str) -> None:
     ("regimens-ranked-by-orr", {"subtype": "interleukin-2"}, "none of which is a skg:SarcomaSubtype"),
     ("study-publications", {"study": "pembrolizumab"}, "which is not a skg:Study"),
 ])
-def test_a_value_that_names_an_entity_of_the_wrong_kind_is_a_400(server: str, query: str, params: dict,
+def test_a_value_that_names_an_entity_of_the_wrong_kind_is_a_400(client: TestClient, query: str, params: dict,
                                                                  message: str) -> None:
     """Regression: target=sarcoma answered 200 with no rows, as if no therapy had that target."""
-    response = httpx.get(f"{server}/api/queries/{query}", params=params)
+    response = client.get(f"/api/queries/{query}", params=params)
     assert response.status_code == 400 and message in response.json()["message"], response.text
 
 
-def test_a_parameter_given_twice_is_a_400(server: str) -> None:
+def test_a_parameter_given_twice_is_a_400(client: TestClient) -> None:
     """Regression: subtype=ups&subtype=mfs silently used the last value."""
-    response = httpx.get(f"{server}/api/queries/trials-for-subtype", params=[("subtype", "ups"), ("subtype", "mfs")])
+    response = client.get("/api/queries/trials-for-subtype", params=[("subtype", "ups"), ("subtype", "mfs")])
     assert response.status_code == 400 and "subtype given more than once" in response.json()["message"]

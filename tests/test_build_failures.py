@@ -2,6 +2,10 @@
 
 Each file in fixtures/invalid-records is one case: it is added to a copy of the shipped
 records, and its header names the rule it breaks and the record the error must name.
+A case the records stage catches runs the whole ``sarcoma-kg build`` (which stops there);
+a case that only SHACL or a quality query catches runs that stage alone on the converted
+records (reasoning, 3 s a case, is not what it tests), and one of them the whole build on
+the smallest records it needs.
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from kg.build import load_ontology
 from kg.cli import main
+from kg.convert import records_to_graph
 from kg.errors import DataError
-from kg.records import _numbers_in, load_records
+from kg.quality import quality_problems
+from kg.records import _numbers_in, default_records_dir, load_records
+from kg.rules import apply_rules
+from kg.validation import shacl_problems
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "invalid-records").glob("*.yaml"))
 
@@ -26,6 +35,22 @@ def _expectation(path: Path, key: str) -> str:
     match = re.search(rf"^# expect-{key}: (.+)$", path.read_text(encoding="utf-8"), re.MULTILINE)
     assert match, f"{path.name} needs a '# expect-{key}:' header line"
     return match.group(1).strip()
+
+
+def _stage(case: Path) -> str:
+    """The build stage whose rule the case breaks: a quality query's, SHACL's, or the records'."""
+    rule = _expectation(case, "rule")
+    return "quality" if rule.endswith("-violation") else "shacl" if rule.startswith("shacl:") else "records"
+
+
+RECORDS_CASES = [case for case in CASES if _stage(case) == "records"]
+LATE_CASES = [case for case in CASES if _stage(case) != "records"]
+
+
+def _add_case(case: Path, records: Path) -> None:
+    target = records / "zz-invalid" / case.name
+    target.parent.mkdir()
+    shutil.copy(case, target)
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +63,28 @@ def previous_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return output
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.stem for case in CASES])
+@pytest.mark.parametrize("case", RECORDS_CASES, ids=[case.stem for case in RECORDS_CASES])
 def test_invalid_records_fail_the_build(case: Path, records_copy: Path, previous_output: Path) -> None:
-    target = records_copy / "zz-invalid" / case.name
-    target.parent.mkdir()
-    shutil.copy(case, target)
+    _fails_the_build(case, records_copy, previous_output)
+
+
+def test_a_build_that_fails_after_reasoning_leaves_the_previous_output(tmp_path: Path, previous_output: Path) -> None:
+    """The whole CLI build failing in SHACL, while the Turtle is being written in the background;
+    on the two review records and the case alone (its subtypes name only each other), as the
+    shipped records would only add a reasoning of 3 s."""
+    records = tmp_path / "records"
+    (records / "entities").mkdir(parents=True)
+    shutil.copy(default_records_dir() / "entities" / "reviews.yaml", records / "entities")
+    case = Path(__file__).parent / "fixtures" / "invalid-records" / "subtype-cycle.yaml"
+    assert _stage(case) == "shacl"
+    _fails_the_build(case, records, previous_output)
+
+
+def _fails_the_build(case: Path, records: Path, previous_output: Path) -> None:
+    _add_case(case, records)
     before = {path.name: path.read_bytes() for path in previous_output.iterdir()}
 
-    result = CliRunner().invoke(main, ["build", "--records", str(records_copy), "--output-dir", str(previous_output)])
+    result = CliRunner().invoke(main, ["build", "--records", str(records), "--output-dir", str(previous_output)])
 
     assert result.exit_code == 1, f"expected exit 1 (data fails checks), got {result.exit_code}: {result.output}"
     message = result.output
@@ -56,6 +95,27 @@ def test_invalid_records_fail_the_build(case: Path, records_copy: Path, previous
     assert after == before, "a failed build must leave the previous output untouched"
     leftovers = [p.name for p in previous_output.parent.iterdir() if p.name.startswith(".dist")]
     assert leftovers == [], f"a failed build left partial output behind: {leftovers}"
+
+
+@pytest.mark.parametrize("case", LATE_CASES, ids=[case.stem for case in LATE_CASES])
+def test_invalid_records_fail_their_stage(case: Path, records_copy: Path) -> None:
+    _add_case(case, records_copy)
+    records = load_records(records_copy)  # the records stage passes them
+    graph = records_to_graph(records)
+    graph += load_ontology()
+    derived = apply_rules(graph)
+    graph += derived.added
+
+    if _stage(case) == "shacl":
+        problems = shacl_problems(graph, records=records)
+    else:
+        problems = quality_problems(derived.store, records=records)
+
+    assert problems, f"{case.name}: the {_stage(case)} stage found nothing"
+    assert all(f"zz-invalid/{case.name}" in problem.file for problem in problems), (
+        f"only the case's records may fail: {[str(problem) for problem in problems]}")
+    assert any(problem.rule == _expectation(case, "rule") and _expectation(case, "record") in problem.record
+               for problem in problems), [str(problem) for problem in problems]
 
 
 def test_unparsable_yaml_is_a_load_error(records_copy: Path, tmp_path: Path) -> None:

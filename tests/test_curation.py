@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SOURCES, shared_file
 
 from kg.identifiers import verified_ids
 from kg.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
@@ -102,9 +103,22 @@ def test_external_id_is_verified(curie: str) -> None:
 
 
 def test_reference_table_matches_shared_copy() -> None:
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "external-ids.csv"
-    packaged = Path(__file__).resolve().parent.parent / "data" / "reference" / "external-ids.csv"
+    shared = shared_file("reference", "external-ids.csv")
+    packaged = REPO / "data" / "reference" / "external-ids.csv"
     assert packaged.read_bytes() == shared.read_bytes(), "copy ../shared/reference/external-ids.csv into data/reference"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in SOURCES.glob("*.txt")))
+def test_shipped_review_text_matches_shared_copy(name: str) -> None:
+    assert (SOURCES / name).read_bytes() == shared_file("sources", name).read_bytes(), (
+        f"copy ../shared/sources/{name} into sources/")
+
+
+def test_every_review_text_is_shipped() -> None:
+    """Regression: the quote checks read ../shared/sources, which a clone does not have (1,333 errors)."""
+    for review in RECORDS.of_kind("reviews"):
+        assert (SOURCES / review.data["source_file"]).is_file(), f"ship {review.data['source_file']} in sources/"
+    assert "CC BY 4.0" in (SOURCES / "README.md").read_text(encoding="utf-8"), "sources/README.md credits the reviews"
 
 
 def test_references_file_is_what_the_extraction_script_writes(sources_dir: Path, tmp_path: Path) -> None:

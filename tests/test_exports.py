@@ -12,7 +12,7 @@ import pytest
 import rdflib
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import VOID, XSD
+from rdflib.namespace import VOID
 
 from kg.build import load_ontology
 from kg.export import BackgroundTurtle, context_path, load_jsonld_context, serialize, write_jsonld_context
@@ -20,8 +20,6 @@ from kg.mappings import default_mappings_path
 from kg.void import DATASET
 
 CLI = [sys.executable, "-m", "kg.cli"]
-#: rdflib's JSON-LD parser uses rdflib's own deprecated ConjunctiveGraph internally.
-pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning:rdflib")
 
 
 def test_committed_context_is_what_the_module_generates(tmp_path: Path) -> None:
@@ -126,4 +124,4 @@ def test_every_rdf_export_reads_back_as_the_same_graph(built, fmt: str, parser: 
     literal, so the Turtle and the N-Triples of a release held different triples."""
     graph = Graph().parse(data=serialize(built.graph, fmt), format=parser)
     assert isomorphic(graph, built.graph)
-    assert Literal("98", datatype=XSD.decimal) in set(graph.objects())
+    assert Literal("98", datatype=rdflib.XSD.decimal) in set(graph.objects())

@@ -1,79 +1,84 @@
-"""Dereferenceable IRIs: HTML pages that link to each other, RDF by content negotiation."""
+"""Dereferenceable IRIs: HTML pages that link to each other, RDF by content negotiation.
+
+The application runs in-process (the ``client`` fixture); tests/test_ui.py loads the pages
+from a real server in a browser.
+"""
 
 from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 import rdflib
+from starlette.testclient import TestClient
 
 from kg.pages import ChartPoint, response_chart, templates
+from kg.workers import Limits
 
 ID = "https://w3id.org/sarcoma-kg/id/"
 
 
-def test_entity_page_shows_label_types_ids_and_measurements(server: str) -> None:
-    html = httpx.get(f"{server}/id/pembrolizumab").text
+def test_entity_page_shows_label_types_ids_and_measurements(client: TestClient) -> None:
+    html = client.get("/id/pembrolizumab").text
     assert "<h1>pembrolizumab</h1>" in html
     assert 'href="http://purl.obolibrary.org/obo/NCIT_C106432"' in html
     assert "PD-1 inhibitor" in html
     assert "Outcome measurements" in html and "SARC028" in html
 
 
-def test_pages_name_w3c_properties_by_curie(server: str) -> None:
+def test_pages_name_w3c_properties_by_curie(client: TestClient) -> None:
     # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row)
-    html = httpx.get(f"{server}/id/m-huang-pollack2020-3").text
+    html = client.get("/id/m-huang-pollack2020-3").text
     assert "rdfs:comment" in html and "rdf:type" in html
     assert ">http://www.w3.org/" not in html
 
 
-def test_study_page_shows_provenance(server: str) -> None:
-    html = httpx.get(f"{server}/id/sarc028").text
+def test_study_page_shows_provenance(client: TestClient) -> None:
+    html = client.get("/id/sarc028").text
     assert "NCT02301039" in html
     assert "Huang 2025" in html and "Wu 2025" in html and "Table 2" in html
     assert 'class="quote"' in html
 
 
-def test_subtype_page_has_a_chart_with_traceable_points(server: str) -> None:
-    html = httpx.get(f"{server}/id/undifferentiated-pleomorphic-sarcoma").text
+def test_subtype_page_has_a_chart_with_traceable_points(client: TestClient) -> None:
+    html = client.get("/id/undifferentiated-pleomorphic-sarcoma").text
     assert '<svg class="chart"' in html
     dots = re.findall(r'<a href="(/id/[^"]+)"><circle', html)
     assert dots, "the chart has no points"
     for href in set(dots):
-        assert httpx.get(f"{server}{href}").status_code == 200
+        assert client.get(href).status_code == 200
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                                              ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
-def test_entity_as_rdf(server: str, accept: str, fmt: str) -> None:
-    response = httpx.get(f"{server}/id/m-wu-pollack2020-3", headers={"Accept": accept})
+def test_entity_as_rdf(client: TestClient, accept: str, fmt: str) -> None:
+    response = client.get("/id/m-wu-pollack2020-3", headers={"Accept": accept})
     assert response.status_code == 200
     graph = rdflib.Graph().parse(data=response.content, format=fmt)
     evidence = rdflib.URIRef(ID + "m-wu-pollack2020-3/evidence")
     assert (evidence, rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology/quote"), None) in graph
 
 
-def test_ontology_terms_resolve(server: str) -> None:
-    html = httpx.get(f"{server}/ontology/ImmuneCheckpointInhibitor").text
+def test_ontology_terms_resolve(client: TestClient) -> None:
+    html = client.get("/ontology/ImmuneCheckpointInhibitor").text
     assert "immune checkpoint inhibitor" in html
 
 
 @pytest.mark.parametrize("accept", ["text/html", "text/turtle", "application/n-triples", "application/ld+json",
                                     "application/rdf+xml"])
-def test_unknown_entity_is_404(server: str, accept: str) -> None:
+def test_unknown_entity_is_404(client: TestClient, accept: str) -> None:
     """Regression: in RDF/XML an unknown entity came back as 200 and an empty rdf:RDF; the
     404 page said nothing of its content negotiation (no Vary: Accept)."""
-    response = httpx.get(f"{server}/id/no-such-thing", headers={"Accept": accept})
+    response = client.get("/id/no-such-thing", headers={"Accept": accept})
     assert response.status_code == 404
     assert "accept" in response.headers.get("vary", "").lower()
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                                              ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
-def test_the_ontology_iri_dereferences_to_the_ontology(server: str, accept: str, fmt: str) -> None:
+def test_the_ontology_iri_dereferences_to_the_ontology(client: TestClient, accept: str, fmt: str) -> None:
     """Regression: /ontology (the ontology's own IRI) redirected to /ontology/, a 404."""
-    response = httpx.get(f"{server}/ontology", headers={"Accept": accept})
+    response = client.get("/ontology", headers={"Accept": accept})
     assert response.status_code == 200 and response.headers["content-type"].startswith(accept)
     graph = rdflib.Graph().parse(data=response.content, format=fmt)
     skg = rdflib.Namespace("https://w3id.org/sarcoma-kg/ontology/")
@@ -82,41 +87,37 @@ def test_the_ontology_iri_dereferences_to_the_ontology(server: str, accept: str,
     assert not any(str(s).startswith("https://w3id.org/sarcoma-kg/id/") for s in graph.subjects()), "the ontology only"
 
 
-def test_the_ontology_iri_has_a_page(server: str) -> None:
-    response = httpx.get(f"{server}/ontology", headers={"Accept": "text/html"})
+def test_the_ontology_iri_has_a_page(client: TestClient) -> None:
+    response = client.get("/ontology", headers={"Accept": "text/html"})
     assert response.status_code == 200 and "Sarcoma-KG" in response.text
 
 
 def test_pages_are_not_held_to_the_endpoint_row_cap(built) -> None:
     """Regression: with --max-rows 50 an entity page said 'invalid IRI' and the home page
     failed with a 500; the pages' and the stored queries are not the public endpoint's."""
-    from conftest import start_server
+    from conftest import app_client
 
-    url, process = start_server(built.output, "--max-rows", "50", "--workers", "1")
-    try:
-        over_cap = httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    with app_client(built.output, workers=1, limits=Limits(max_rows=50)) as client:
+        over_cap = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
         assert over_cap.status_code == 422 and over_cap.json()["message"].endswith("; add a LIMIT")
         # a stored query is not held to it either (regression, issue 18: biomarker-findings
         # answered 422 at 1M triples with the default --max-rows)
-        stored = httpx.get(f"{url}/api/queries/biomarker-findings")
+        stored = client.get("/api/queries/biomarker-findings")
         assert stored.status_code == 200, stored.text
         assert len(stored.json()["results"]["bindings"]) > 50
-        page = httpx.get(f"{url}/id/pembrolizumab")
+        page = client.get("/id/pembrolizumab")
         assert page.status_code == 200 and "pembrolizumab" in page.text
-        assert httpx.get(f"{url}/").status_code == 200
-        rdf = httpx.get(f"{url}/id/pembrolizumab", headers={"Accept": "text/turtle"})
+        assert client.get("/").status_code == 200
+        rdf = client.get("/id/pembrolizumab", headers={"Accept": "text/turtle"})
         assert len(rdflib.Graph().parse(data=rdf.text, format="turtle")) > 5
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
-def test_pages_link_to_each_other(server: str) -> None:
-    index = httpx.get(f"{server}/").text
+def test_pages_link_to_each_other(client: TestClient) -> None:
+    index = client.get("/").text
     links = sorted(set(re.findall(r'href="(/id/[^"]+)"', index)))
     assert len(links) > 100
     for link in links[::15]:
-        page = httpx.get(f"{server}{link}")
+        page = client.get(link)
         assert page.status_code == 200, link
         assert re.search(r'href="/id/', page.text), f"{link} links to no other entity"
 
@@ -133,22 +134,22 @@ def test_templates_escape_everything() -> None:
     assert 'href="javascript:' not in html
 
 
-def test_a_path_that_makes_no_iri_is_a_404_that_says_so(server: str) -> None:
+def test_a_path_that_makes_no_iri_is_a_404_that_says_so(client: TestClient) -> None:
     """Regression: /id/a%20b answered 400 with a message about the internal parameter 'entity'."""
-    response = httpx.get(f"{server}/id/a%20b", headers={"Accept": "text/turtle"})
+    response = client.get("/id/a%20b", headers={"Accept": "text/turtle"})
     assert response.status_code == 404
     assert "is not a valid IRI" in response.json()["message"] and "parameter" not in response.json()["message"]
-    page = httpx.get(f"{server}/id/a%20b", headers={"Accept": "text/html"})
+    page = client.get("/id/a%20b", headers={"Accept": "text/html"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
 
 
-def test_the_ontology_version_iri_dereferences_to_the_ontology(server: str) -> None:
+def test_the_ontology_version_iri_dereferences_to_the_ontology(client: TestClient) -> None:
     """Regression: the owl:versionIRI (/ontology/0.1.0) was a 404."""
-    ontology = rdflib.Graph().parse(data=httpx.get(f"{server}/ontology", headers={"Accept": "text/turtle"}).content,
+    ontology = rdflib.Graph().parse(data=client.get("/ontology", headers={"Accept": "text/turtle"}).content,
                                     format="turtle")
     version = ontology.value(rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology"), rdflib.OWL.versionIRI)
     assert version is not None
-    response = httpx.get(server + str(version).removeprefix("https://w3id.org/sarcoma-kg"), headers={"Accept": "text/turtle"})
+    response = client.get(str(version).removeprefix("https://w3id.org/sarcoma-kg"), headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     graph = rdflib.Graph().parse(data=response.content, format="turtle")
     assert (rdflib.URIRef("https://w3id.org/sarcoma-kg/ontology"), rdflib.OWL.versionIRI, version) in graph

@@ -15,7 +15,8 @@ from kg.queries import get_query
 from kg.stats import statistics
 from kg.store import select
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_counts_are_the_built_graphs(store: ox.Store) -> None:
@@ -55,3 +56,9 @@ def test_readme_linked_entity_counts_are_the_records() -> None:
         parts.append(f"{name} {linked if linked else 'none'} of {len(of_kind)}")
     expected = "Linked entities (at least one verified identifier): " + ", ".join(parts)
     assert expected in " ".join(README.split()), f"README.md's linked-entity counts are out of date: write `{expected}`"
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    """The README's test command and .ci/run's are one command (the issue: they had drifted apart)."""
+    command = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert f"```bash\n{command}\n```" in README, f"README.md's test command is not .ci/run's: write `{command}`"

@@ -128,12 +128,11 @@ def test_release_loads_without_warnings_into_the_oxigraph_server(release_dir: Pa
 
 
 @pytest.mark.slow
-def test_release_command(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "kg.cli", "release", str(tmp_path / "release")],
-                            check=False, capture_output=True, text=True, timeout=300)
+def test_release_command(cli_release: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, target = cli_release
     assert result.returncode == 0, result.stderr
     assert "release: wrote 11 files" in result.stderr
-    check = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path / "release",
+    check = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=target,
                            check=False, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 

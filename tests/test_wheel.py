@@ -21,14 +21,16 @@ def test_wheel_builds_and_queries_from_another_directory(tmp_path: Path) -> None
     env_dir = tmp_path / "venv"
     # The fresh environment sees this environment's installed dependencies (so the test
     # needs no network), but sarcoma-kg itself only from the wheel.
-    venv.create(env_dir, with_pip=True, system_site_packages=False)
+    # (No pip of its own, 4 s of ensurepip: this environment's pip installs into it with --python.)
+    venv.create(env_dir, with_pip=False, system_site_packages=False)
     python = env_dir / "bin" / "python"
     site = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     target_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
     (Path(target_site) / "deps.pth").write_text(site + "\n", encoding="utf-8")
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+                   check=True, timeout=300)
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
     cli = env_dir / "bin" / "sarcoma-kg"
