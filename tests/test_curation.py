@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.identifiers import verified_ids
+from kg.identifiers import REFERENCE_FILES, verified_ids
 from kg.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
 from kg.quotes import review_texts as read_review_texts
 from kg.records import XREF_FIELDS, Record, RecordSet, load_records
@@ -101,10 +101,13 @@ def test_external_id_is_verified(curie: str) -> None:
     )
 
 
-def test_reference_table_matches_shared_copy() -> None:
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "external-ids.csv"
-    packaged = Path(__file__).resolve().parent.parent / "data" / "reference" / "external-ids.csv"
-    assert packaged.read_bytes() == shared.read_bytes(), "copy ../shared/reference/external-ids.csv into data/reference"
+@pytest.mark.parametrize("name", REFERENCE_FILES)
+def test_reference_table_matches_shared_copy(name: str) -> None:
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / name
+    if not shared.is_file():
+        pytest.skip(f"no ../shared/reference/{name} beside the repository: nothing to compare the copy with")
+    packaged = Path(__file__).resolve().parent.parent / "data" / "reference" / name
+    assert packaged.read_bytes() == shared.read_bytes(), f"data/reference/{name} is stale: run `sarcoma-kg sync-reference`"
 
 
 def test_references_file_is_what_the_extraction_script_writes(sources_dir: Path, tmp_path: Path) -> None:
