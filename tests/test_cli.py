@@ -334,3 +334,9 @@ def test_ctrl_c_stops_the_server_quietly(built) -> None:
             process.kill()
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr, stderr.decode()
+
+
+def test_sync_reference_from_a_directory_without_the_table_exits_2(tmp_path: Path) -> None:
+    result = run("sync-reference", "--from", str(tmp_path))
+    assert result.returncode == 2
+    assert "no external-ids.csv, recommended-prefixes.csv" in result.stderr
