@@ -17,10 +17,12 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-from rdflib import Graph
+from rdflib import OWL, Graph
 
 from kg.convert import records_to_graph
+from kg.errors import ConfigurationError
 from kg.export import GRAPH_FILE, BackgroundTurtle, check_output_directory, replace_directory, serialize
+from kg.identifiers import ONTOLOGY_IRI
 from kg.quality import check_quality
 from kg.reasoning import reason
 from kg.records import RecordSet, load_records
@@ -28,7 +30,7 @@ from kg.resources import parse_turtle, resource_path
 from kg.rules import apply_rules
 from kg.validation import validate_graph
 
-__all__ = ["GRAPH_FILE", "BuildResult", "build", "build_graph", "load_ontology", "write_output"]
+__all__ = ["GRAPH_FILE", "IMPORTS_BASE", "BuildResult", "build", "build_graph", "import_paths", "load_ontology", "write_output"]
 
 REPORT_FILE = "build-report.json"
 
@@ -60,14 +62,41 @@ def _ontology_path() -> Path:
     return resource_path("ontology", "sarcoma-kg.ttl")
 
 
+#: Where the ontology's import modules live: ``owl:imports <ONTOLOGY_IRI/imports/NAME>`` is
+#: the file ``imports/NAME.ttl`` beside the ontology (as a ROBOT catalog would map it); the
+#: build never fetches an import from the network.
+IMPORTS_BASE = f"{ONTOLOGY_IRI}/imports/"
+
+
+def import_paths(ontology: Graph, path: Path) -> list[Path]:
+    """The files of the import modules an ontology declares.
+
+    :param ontology: the parsed ontology
+    :param path: the ontology's file (its modules are in ``imports/`` beside it)
+    :returns: one Turtle file per ``owl:imports``, in IRI order
+    :raises ConfigurationError: if an import is not one of the project's modules
+    """
+    paths = []
+    for target in sorted(map(str, ontology.objects(None, OWL.imports))):
+        if not target.startswith(IMPORTS_BASE) or "/" in target.removeprefix(IMPORTS_BASE):
+            raise ConfigurationError(f"{path.name}: owl:imports <{target}> is not a module under {IMPORTS_BASE}; "
+                                     "extract the terms used into ontology/imports/ instead")
+        paths.append(path.parent / "imports" / f"{target.removeprefix(IMPORTS_BASE)}.ttl")
+    return paths
+
+
 def load_ontology(path: Path | None = None) -> Graph:
-    """Parse the OWL ontology.
+    """Parse the OWL ontology with its import modules.
 
     :param path: an ontology file in Turtle (default: the shipped one)
-    :returns: the ontology's triples
-    :raises ConfigurationError: if it is missing or not valid Turtle
+    :returns: the ontology's triples and those of the modules it imports
+    :raises ConfigurationError: if it or a module is missing or not valid Turtle
     """
-    return parse_turtle(path or _ontology_path(), what="the ontology")
+    path = path or _ontology_path()
+    ontology = parse_turtle(path, what="the ontology")
+    for module in import_paths(ontology, path):
+        ontology += parse_turtle(module, what="the ontology's import module")
+    return ontology
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import click
 
 from kg.errors import ConfigurationError, SarcomaKGError
 from kg.export import EXPORT_FORMATS, GRAPH_FILE
+from kg.identifiers import sync_reference
 from kg.queries import get_query, load_queries
 from kg.results import RESULT_FORMATS, format_results
 from kg.stats import format_statistics, statistics
@@ -199,6 +200,19 @@ def release_command(output_dir: Path, records_dir: Path | None) -> None:
 def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
     """Print counts of trials, arms, measurements, findings ... in the built graph."""
     click.echo(format_statistics(statistics(open_store(graph_file, store_dir=store_dir)), fmt=fmt), nl=False)
+
+
+@main.command("sync-reference")
+@click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False), default=Path("../shared/reference"),
+              show_default=True, help="The shared reference directory to copy from.")
+@_errors
+def sync_reference_command(source: Path) -> None:
+    """Update data/reference (verified identifiers, prefixes) from the shared reference directory."""
+    changed = sync_reference(source)
+    for path in changed:
+        click.echo(f"updated {path}", err=True)
+    if not changed:
+        click.echo("data/reference is current", err=True)
 
 
 @main.command("serve")

@@ -8,6 +8,7 @@ plus the project's own two namespaces; nothing else writes a prefix by hand.
 from __future__ import annotations
 
 import csv
+import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,8 +26,11 @@ __all__ = [
     "ONTOLOGY_IRI",
     "ONTOLOGY_NAMESPACE",
     "ONTOLOGY_VERSION_IRI",
+    "REFERENCE_FILES",
     "VerifiedId",
     "get_converter",
+    "reference_dir",
+    "sync_reference",
     "verified_ids",
 ]
 
@@ -97,8 +101,46 @@ def get_converter() -> curies.Converter:
     return curies.Converter(list(records.values()))
 
 
+#: The files of the shared reference directory (``../shared/reference``) the project keeps a
+#: copy of in ``data/reference``: the verified identifiers and the Bioregistry prefixes.
+REFERENCE_FILES = ("external-ids.csv", "recommended-prefixes.csv")
+
+
+def reference_dir() -> Path:
+    """Return the project's copy of the reference directory (``data/reference``)."""
+    return resource_path("data", "reference")
+
+
 def _reference_path() -> Path:
-    return resource_path("data", "reference", "external-ids.csv")
+    return reference_dir() / "external-ids.csv"
+
+
+def sync_reference(source: Path, *, target: Path | None = None) -> list[Path]:
+    """Copy the shared reference files byte for byte over the project's copy.
+
+    :param source: the shared reference directory (``../shared/reference``)
+    :param target: the directory to update (default: the project's ``data/reference``)
+    :returns: the files that changed (an empty list when the copy was current)
+    :raises ConfigurationError: if a reference file is missing from ``source`` or cannot
+        be written
+    """
+    target = reference_dir() if target is None else target
+    missing = [name for name in REFERENCE_FILES if not (source / name).is_file()]
+    if missing:
+        raise ConfigurationError(f"{source}: no {', '.join(missing)}; give the shared reference directory")
+    changed: list[Path] = []
+    try:
+        for name in REFERENCE_FILES:
+            destination = target / name
+            if destination.is_file() and destination.read_bytes() == (source / name).read_bytes():
+                continue
+            shutil.copyfile(source / name, destination)
+            changed.append(destination)
+    except OSError as error:
+        raise ConfigurationError(f"cannot update {target}: {error.strerror or error}") from None
+    get_converter.cache_clear()
+    verified_ids.cache_clear()
+    return changed
 
 
 @cache

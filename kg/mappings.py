@@ -60,6 +60,7 @@ JUSTIFICATION = "semapv:ManualMappingCuration"
 #: Where the prefixes, IRIs and identifier patterns of every mapping come from.
 MAPPING_TOOL = f"Bioregistry {BIOREGISTRY_VERSION}"
 _PREDICATES = {SKOS.exactMatch: "skos:exactMatch", SKOS.closeMatch: "skos:closeMatch",
+               SKOS.broadMatch: "skos:broadMatch", SKOS.narrowMatch: "skos:narrowMatch",
                SKOS.relatedMatch: "skos:relatedMatch"}
 
 
@@ -69,7 +70,8 @@ class Mapping:
 
     :param subject_id: the Sarcoma-KG entity or ontology term (``skgid:pembrolizumab``)
     :param subject_label: its label
-    :param predicate_id: ``skos:exactMatch``, or ``skos:closeMatch`` where not exact, or
+    :param predicate_id: ``skos:exactMatch``, or ``skos:closeMatch`` where not exact,
+        ``skos:broadMatch`` (``narrowMatch``) where the external term is broader (narrower), or
         ``skos:relatedMatch`` where only associated
     :param object_id: the external identifier, as the converter writes it (``NCIT:C106432``)
     :param object_label: the label of the verified row
@@ -107,7 +109,7 @@ def _record_mappings(records: RecordSet) -> Iterable[Mapping | Problem]:
     known = verified_ids()
     for record in records.records:
         subject = converter.compress(DATA_NAMESPACE + record.id, strict=True)
-        for field, predicate in XREF_FIELDS.items():  # exactMatch, or closeMatch for a target's gene
+        for field, predicate in XREF_FIELDS.items():  # exactMatch, closeMatch (a target's gene), broadMatch
             for xref in record.data.get(field, []) or []:
                 curie = converter.standardize_curie(xref, strict=False)
                 if curie is None or curie not in known:
@@ -173,7 +175,7 @@ def mapping_set_metadata(rows: Iterable[Mapping]) -> dict[str, object]:
         "mapping_set_version": __version__,
         "mapping_set_title": "Sarcoma-KG mappings to external ontologies and databases",
         "mapping_set_description": (
-            "Exact and close matches of the curated entities and ontology terms of Sarcoma-KG, taken only "
+            "Exact, close and broader matches of the curated entities and ontology terms of Sarcoma-KG, taken only "
             "from the verified rows of data/reference/external-ids.csv; the comment of each row is the "
             f"evidence for the identifier. Prefixes and IRIs as in Bioregistry {BIOREGISTRY_VERSION}."
         ),

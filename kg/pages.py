@@ -39,6 +39,7 @@ _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _DEFINITION = "http://www.w3.org/2004/02/skos/core#definition"
 _TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _LINKS = {"http://www.w3.org/2004/02/skos/core#exactMatch", "http://www.w3.org/2004/02/skos/core#closeMatch",
+          "http://www.w3.org/2004/02/skos/core#broadMatch", "http://www.w3.org/2004/02/skos/core#narrowMatch",
           "http://www.w3.org/2004/02/skos/core#relatedMatch", "http://www.w3.org/2000/01/rdf-schema#seeAlso"}
 
 

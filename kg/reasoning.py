@@ -58,6 +58,7 @@ def _reasoner_input(graph: Graph) -> Graph:
     """
     annotation = set(graph.subjects(RDF.type, OWL.AnnotationProperty)) | {
         RDFS.label, RDFS.comment, RDFS.seeAlso,
+        OWL.imports,  # the modules are in the graph already; owlready2 would fetch them
     }
     kept = Graph()
     for triple in graph:

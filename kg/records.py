@@ -36,16 +36,19 @@ __all__ = [
 ]
 
 #: The fields that hold external identifiers (CURIEs of verified rows), with the mapping
-#: predicate each becomes: a target's gene is close to it, not the same thing.
-XREF_FIELDS = {"xrefs": "skos:exactMatch", "gene_xrefs": "skos:closeMatch"}
+#: predicate each becomes: a target's gene is close to it, not the same thing; an entity with
+#: no exact term may have a close or a broader one.
+XREF_FIELDS = {"xrefs": "skos:exactMatch", "gene_xrefs": "skos:closeMatch", "close_xrefs": "skos:closeMatch",
+               "broad_xrefs": "skos:broadMatch"}
 #: The kinds of row of the reference table each identifier field may take, by record kind:
 #: a verified code of the wrong kind (a unit on a drug) is as wrong as a guessed one.
+_THERAPY_KINDS = frozenset({"drug/biologic", "cell therapy (TCR-T)", "oncolytic virus", "therapy (procedure)"})
 XREF_KINDS: Mapping[tuple[str, str], frozenset[str]] = {
-    ("therapies", "xrefs"): frozenset({"drug/biologic", "cell therapy (TCR-T)", "oncolytic virus"}),
+    **{("therapies", field): _THERAPY_KINDS for field in ("xrefs", "close_xrefs", "broad_xrefs")},
     ("targets", "xrefs"): frozenset({"molecular target (protein)"}),
     ("targets", "gene_xrefs"): frozenset({"molecular target (gene)"}),
-    ("cell_types", "xrefs"): frozenset({"immune cell type"}),
-    ("subtypes", "xrefs"): frozenset({"sarcoma subtype"}),
+    **{("cell_types", field): frozenset({"immune cell type"}) for field in ("xrefs", "close_xrefs", "broad_xrefs")},
+    **{("subtypes", field): frozenset({"sarcoma subtype"}) for field in ("xrefs", "close_xrefs", "broad_xrefs")},
 }
 
 

@@ -14,6 +14,7 @@ place of the target only once complete):
 ``sarcoma-kg.sssom.tsv``           the mappings to external ontologies (SSSOM/TSV)
 ``void.ttl``                       the VoID description with the dataset's statistics
 ``ontology/sarcoma-kg.ttl``        the OWL ontology alone
+``ontology/imports/*.ttl``         its import modules (the external terms it uses)
 ``shapes/sarcoma-kg.shacl.ttl``    the SHACL shapes the graph conforms to
 ``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
 ``virtuoso/virtuoso.ini``          a Virtuoso 7 configuration for serving the release on loopback
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import BuildResult, build_graph, load_ontology
+from kg.build import BuildResult, build_graph, import_paths, load_ontology
 from kg.errors import ConfigurationError
 from kg.export import (
     CONTEXT_FILE,
@@ -46,7 +47,7 @@ from kg.export import (
 )
 from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
 from kg.records import load_records
-from kg.resources import resource_path
+from kg.resources import parse_turtle, resource_path
 from kg.stats import statistics
 from kg.store import open_store
 from kg.void import dataset_statistics, void_graph
@@ -117,6 +118,9 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     files[MAPPINGS_FILE] = sssom_table(mappings(result.records, ontology=result.graph)).encode("utf-8")
     files["void.ttl"] = serialize(void_graph(dataset_statistics(store)), "ttl")
     files["ontology/sarcoma-kg.ttl"] = _read("ontology", "sarcoma-kg.ttl")
+    ontology_path = resource_path("ontology", "sarcoma-kg.ttl")
+    for module in import_paths(parse_turtle(ontology_path, what="the ontology"), ontology_path):
+        files[f"ontology/imports/{module.name}"] = _read("ontology", "imports", module.name)
     files["shapes/sarcoma-kg.shacl.ttl"] = _read("shapes", "sarcoma-kg.shacl.ttl")
     files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
     for name in VIRTUOSO_FILES:

@@ -116,7 +116,7 @@ def test_a_value_that_names_nothing_is_a_400_that_says_so(client: TestClient) ->
 
 @pytest.mark.parametrize(("query", "params", "message"), [
     ("therapies-by-target", {"target": "sarcoma"}, "'sarcoma' names skgid:sarcoma (sarcoma), which is not a skg:MolecularTarget"),
-    ("regimens-ranked-by-orr", {"subtype": "interleukin-2"}, "none of which is a skg:SarcomaSubtype"),
+    ("regimens-ranked-by-orr", {"subtype": "CIK cells"}, "none of which is a skg:SarcomaSubtype"),
     ("study-publications", {"study": "pembrolizumab"}, "which is not a skg:Study"),
 ])
 def test_a_value_that_names_an_entity_of_the_wrong_kind_is_a_400(client: TestClient, query: str, params: dict,

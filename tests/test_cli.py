@@ -356,3 +356,9 @@ def test_the_query_commands_do_not_load_the_build() -> None:
     loaded = subprocess.run([sys.executable, "-c", "import sys, kg.cli; print(' '.join(sorted(sys.modules)))"],
                             check=True, capture_output=True, text=True, timeout=60).stdout.split()
     assert not {"kg.build", "pyshacl", "owlready2", "jsonschema"} & set(loaded)
+
+
+def test_sync_reference_from_a_directory_without_the_table_exits_2(tmp_path: Path) -> None:
+    result = run("sync-reference", "--from", str(tmp_path))
+    assert result.returncode == 2
+    assert "no external-ids.csv, recommended-prefixes.csv" in result.stderr

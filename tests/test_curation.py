@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SOURCES, shared_file
 
-from kg.identifiers import verified_ids
+from kg.identifiers import REFERENCE_FILES, verified_ids
 from kg.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
 from kg.quotes import review_texts as read_review_texts
 from kg.records import XREF_FIELDS, Record, RecordSet, load_records
@@ -102,10 +102,11 @@ def test_external_id_is_verified(curie: str) -> None:
     )
 
 
-def test_reference_table_matches_shared_copy() -> None:
-    shared = shared_file("reference", "external-ids.csv")
-    packaged = REPO / "data" / "reference" / "external-ids.csv"
-    assert packaged.read_bytes() == shared.read_bytes(), "copy ../shared/reference/external-ids.csv into data/reference"
+@pytest.mark.parametrize("name", REFERENCE_FILES)
+def test_reference_table_matches_shared_copy(name: str) -> None:
+    shared = shared_file("reference", name)
+    packaged = REPO / "data" / "reference" / name
+    assert packaged.read_bytes() == shared.read_bytes(), f"data/reference/{name} is stale: run `sarcoma-kg sync-reference`"
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in SOURCES.glob("*.txt")))

@@ -18,7 +18,7 @@ from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 
 REPO = Path(__file__).resolve().parent.parent
 #: Links to other resources: the mappings, and the ClinicalTrials.gov, DOI and PubMed pages.
-LINKS = (SKOS.exactMatch, SKOS.closeMatch, RDFS.seeAlso)
+LINKS = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, RDFS.seeAlso)
 
 
 def _external_links(graph: Graph) -> list[tuple[URIRef, URIRef, URIRef]]:
@@ -73,3 +73,25 @@ def test_sparql_prefixes_agree_with_the_converter(path: Path) -> None:
         expected = known.get(prefix, extra.get(prefix))
         assert expected is not None, f"{path.name}: prefix {prefix!r} is not one of the converter's"
         assert namespace == expected, f"{path.name}: {prefix}: is <{namespace}>, the converter says <{expected}>"
+
+
+def test_sync_reference_copies_the_shared_files_byte_for_byte(tmp_path: Path) -> None:
+    from kg.identifiers import REFERENCE_FILES, sync_reference
+
+    source, target = tmp_path / "shared", tmp_path / "copy"
+    source.mkdir()
+    target.mkdir()
+    for name in REFERENCE_FILES:
+        (source / name).write_bytes(b"label,kind\r\nnew,row\n")
+        (target / name).write_bytes(b"label,kind\nold,row\n")
+    assert sync_reference(source, target=target) == [target / name for name in REFERENCE_FILES]
+    assert all((target / name).read_bytes() == b"label,kind\r\nnew,row\n" for name in REFERENCE_FILES)
+    assert sync_reference(source, target=target) == []  # current: nothing to do
+
+
+def test_sync_reference_refuses_a_directory_without_the_table(tmp_path: Path) -> None:
+    from kg.errors import ConfigurationError
+    from kg.identifiers import sync_reference
+
+    with pytest.raises(ConfigurationError, match="external-ids.csv"):
+        sync_reference(tmp_path, target=tmp_path / "copy")

@@ -50,7 +50,7 @@ def test_rows_are_the_graph_mappings_and_verified_rows(built) -> None:
     converter = get_converter()
     rows = mappings(built.records, ontology=built.graph)
     predicates = {"skos:exactMatch": SKOS.exactMatch, "skos:closeMatch": SKOS.closeMatch,
-                  "skos:relatedMatch": SKOS.relatedMatch}
+                  "skos:broadMatch": SKOS.broadMatch, "skos:relatedMatch": SKOS.relatedMatch}
     from_table = {(URIRef(converter.expand(row.subject_id)), predicates[row.predicate_id],
                    URIRef(converter.expand(row.object_id))) for row in rows}
     in_graph = {(s, p, o) for p in predicates.values() for s, o in built.graph.subject_objects(p)
@@ -100,3 +100,18 @@ def test_a_target_is_the_same_as_its_protein_and_close_to_its_gene(built) -> Non
     close = {str(o) for o in built.graph.objects(pd1, SKOS.closeMatch)}
     assert exact == {"http://purl.uniprot.org/uniprot/Q15116"}
     assert {iri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for iri in close} >= {"8760", "5133"}
+
+
+@pytest.mark.parametrize(("entity", "close"), [
+    ("cd4-t-cell", "CL_0000624"),  # CD4-positive, alpha-beta T cell
+    ("cd8-t-cell", "CL_0000625"),  # CD8-positive, alpha-beta T cell
+    ("cd8-cytotoxic-t-cell", "CL_0000794"),  # CD8-positive, alpha-beta cytotoxic T cell
+])
+def test_a_t_cell_subset_is_close_to_cls_alpha_beta_class_and_under_cls_t_cell(built, entity: str, close: str) -> None:
+    """Regression: CD4+ T cell, CD8+ T cell and CD8+ cytotoxic T cell were exact matches of CL's
+    narrower alpha-beta classes (CL has no plain CD4- or CD8-positive T cell class)."""
+    subject = URIRef(DATA_NAMESPACE + entity)
+    obo = "http://purl.obolibrary.org/obo/"
+    assert not set(built.graph.objects(subject, SKOS.exactMatch))
+    assert set(built.graph.objects(subject, SKOS.closeMatch)) == {URIRef(obo + close)}
+    assert set(built.graph.objects(subject, SKOS.broadMatch)) == {URIRef(obo + "CL_0000084")}  # T cell

@@ -11,6 +11,7 @@ from kg.convert import load_context
 from kg.records import load_schema
 
 SKG = Namespace("https://w3id.org/sarcoma-kg/ontology/")
+IAO_DEFINITION = URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
 ONTOLOGY: Graph = load_ontology()
 SCHEMA = load_schema()
 
@@ -60,6 +61,7 @@ def test_every_ontology_term_has_label_and_definition() -> None:
             if str(term).startswith(str(SKG)):
                 assert ONTOLOGY.value(term, RDFS.label) is not None, f"{term} has no label"
                 assert ONTOLOGY.value(term, SKOS.definition) is not None, f"{term} has no definition"
+                assert ONTOLOGY.value(term, IAO_DEFINITION) is not None, f"{term} has no IAO:0000115 definition"
 
 
 def test_every_record_field_is_a_context_term() -> None:
@@ -87,3 +89,41 @@ def test_the_version_iri_is_the_package_version() -> None:
     assert ontology.value(URIRef(ONTOLOGY_IRI), OWL.versionIRI) == URIRef(ONTOLOGY_VERSION_IRI), (
         "ontology/sarcoma-kg.ttl's owl:versionIRI differs from the package version (kg/__init__.py): update one")
     assert ontology.value(URIRef(ONTOLOGY_IRI), OWL.versionInfo) is not None
+
+
+def _ontology_file() -> Graph:
+    from kg.resources import parse_turtle, resource_path
+
+    return parse_turtle(resource_path("ontology", "sarcoma-kg.ttl"), what="the ontology")
+
+
+def test_the_ontology_asserts_nothing_about_other_ontologies_terms() -> None:
+    """Regression: the UO units were typed skg:Unit and given definitions, and OBI, RO, IAO,
+    PROV and SKOS terms got labels in ontology/sarcoma-kg.ttl, which collide once merged with
+    those ontologies. Their declarations live in the import module; axioms on Sarcoma-KG's own
+    terms may name them (skg:ClinicalTrial owl:equivalentClass OBI:0003699)."""
+    from kg.identifiers import ONTOLOGY_IRI
+
+    foreign = sorted({f"{s} {p}" for s, p, _ in _ontology_file()
+                      if isinstance(s, URIRef) and not str(s).startswith(str(SKG)) and str(s) != ONTOLOGY_IRI})
+    assert not foreign, f"move these to ontology/imports/external-terms.ttl (or drop them): {foreign}"
+
+
+def test_the_import_module_is_declared_and_labels_only_as_the_verified_table() -> None:
+    """The ontology imports one module, and the label of each of its external terms, where it
+    has one, is the label of its verified row of data/reference/external-ids.csv (never
+    written from memory)."""
+    from kg.build import import_paths
+    from kg.identifiers import get_converter, verified_ids
+    from kg.resources import parse_turtle, resource_path
+
+    path = resource_path("ontology", "sarcoma-kg.ttl")
+    modules = import_paths(_ontology_file(), path)
+    assert [module.name for module in modules] == ["external-terms.ttl"]
+    module = parse_turtle(modules[0], what="the import module")
+    known = verified_ids()
+    converter = get_converter()
+    for term, label in module.subject_objects(RDFS.label):
+        curie = converter.compress(str(term))
+        assert curie in known, f"{term} has a label but no verified row: leave the label out"
+        assert str(label) == known[curie].label, f"{curie}: label {label!r}, the verified row says {known[curie].label!r}"
