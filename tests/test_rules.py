@@ -82,3 +82,32 @@ def test_conflict_rules_link_two_sources_that_disagree(case: str, fields: dict[s
     a, b = (URIRef(f"https://w3id.org/sarcoma-kg/id/{name}") for name in "ab")
     assert ((a, conflict, b) in added) is conflicts, case
     assert ((b, conflict, a) in added) is conflicts, case
+
+
+_ENDPOINTS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+skg:MedianOS skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:Median .
+skg:OSRate skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:RateAtTimePoint .
+skg:NoPair a skg:Endpoint .
+id:median a skg:OutcomeMeasurement ; skg:endpoint skg:MedianOS .
+id:rate a skg:OutcomeMeasurement ; skg:endpoint skg:OSRate .
+id:unpaired a skg:OutcomeMeasurement ; skg:endpoint skg:NoPair .
+"""
+
+
+@pytest.mark.parametrize(("measurement", "outcome", "statistic"), [
+    ("median", "OverallSurvivalOutcome", "Median"),
+    ("rate", "OverallSurvivalOutcome", "RateAtTimePoint"),
+    ("unpaired", None, None),
+])
+def test_outcome_statistic_rule_puts_the_endpoints_pair_on_each_measurement(
+        measurement: str, outcome: str | None, statistic: str | None) -> None:
+    """Rule 05-outcome-statistic: the endpoint's (outcome, statistic) pair, stated once, on its measurements."""
+    added = apply_rules(Graph().parse(data=_ENDPOINTS, format="turtle")).added
+    skg = "https://w3id.org/sarcoma-kg/ontology/"
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
+    outcomes = set(added.objects(node, URIRef(skg + "measuredOutcome")))
+    statistics = set(added.objects(node, URIRef(skg + "statistic")))
+    assert outcomes == ({URIRef(skg + outcome)} if outcome else set())
+    assert statistics == ({URIRef(skg + statistic)} if statistic else set())
