@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
+from kg.derived import DERIVATIONS, clopper_pearson
 from kg.errors import ConfigurationError
 from kg.rules import apply_rules, default_rules_dir
 
 
 def test_every_shipped_rule_runs_and_derives_nothing_from_nothing() -> None:
     result = apply_rules(Graph(), default_rules_dir())
-    assert result.derived == {path.name: 0 for path in default_rules_dir().glob("*.rq")}
+    assert result.derived == {**{path.name: 0 for path in default_rules_dir().glob("*.rq")},
+                              **{name: 0 for name, _ in DERIVATIONS}}
     assert len(result.added) == 0
 
 
@@ -111,3 +113,40 @@ def test_outcome_statistic_rule_puts_the_endpoints_pair_on_each_measurement(
     statistics = set(added.objects(node, URIRef(skg + "statistic")))
     assert outcomes == ({URIRef(skg + outcome)} if outcome else set())
     assert statistics == ({URIRef(skg + statistic)} if statistic else set())
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "low", "high"), [
+    # Newcombe 1998 (Stat Med 17:857), Table I, method 5: 81/263 -> 0.2527-0.3676
+    (81, 263, 0.2527, 0.3676),
+    (0, 20, 0.0, 0.1684),
+    (9, 40, 0.1084, 0.3845),
+    (4, 4, 0.3976, 1.0),
+])
+def test_clopper_pearson_gives_the_exact_interval(numerator: int, denominator: int, low: float, high: float) -> None:
+    lower, upper = clopper_pearson(numerator, denominator)
+    assert (round(lower, 4), round(upper, 4)) == (low, high)
+
+
+_FRACTIONS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+id:fraction a skg:OutcomeMeasurement ; skg:numerator 9 ; skg:denominator 40 .
+id:count a skg:OutcomeMeasurement ; skg:numerator 9 .
+id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
+"""
+
+
+def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
+    """kg.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
+    added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
+    skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
+    intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                   URIRef(skg + "DerivedInterval")))
+    assert intervals == {URIRef(data + "fraction-ci95")}
+    node = URIRef(data + "fraction-ci95")
+    assert (URIRef(data + "fraction"), URIRef(skg + "derivedInterval"), node) in added
+    assert (node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef(data + "fraction")) in added
+    assert (node, URIRef(skg + "derivationMethod"), URIRef(skg + "ClopperPearsonExact")) in added
+    # rounded outwards: 10.8397... down, 38.4512... up
+    assert str(added.value(node, URIRef(skg + "lowerBound"))) == "10.83"
+    assert str(added.value(node, URIRef(skg + "upperBound"))) == "38.46"
