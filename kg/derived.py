@@ -5,7 +5,11 @@ so that it is never mixed with them:
 
 - the exact (Clopper-Pearson) 95% confidence interval of every printed fraction (a
   ``skg:DerivedInterval`` node, ``prov:wasDerivedFrom`` the measurement whose
-  ``skg:numerator`` and ``skg:denominator`` it is computed from, with the method named).
+  ``skg:numerator`` and ``skg:denominator`` it is computed from, with the method named);
+- an arithmetic disagreement (a ``skg:Disagreement`` of kind ``skg:ArithmeticInconsistency``)
+  wherever a printed percentage is not what its own printed count over its printed
+  denominator gives, beyond half a unit of the percentage's last printed digit; neither
+  value is changed.
 
 The inputs are selected by the stored queries of ``ontology/derivations``.
 """
@@ -21,9 +25,10 @@ from scipy.stats import binomtest
 from kg.resources import resource_path
 from kg.store import select
 
-__all__ = ["DERIVATIONS", "clopper_pearson", "fraction_intervals"]
+__all__ = ["DERIVATIONS", "arithmetic_disagreements", "clopper_pearson", "fraction_intervals", "printed_places"]
 
 _SKG = "https://w3id.org/sarcoma-kg/ontology/"
+_DATA = "https://w3id.org/sarcoma-kg/id/"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
@@ -91,7 +96,51 @@ def fraction_intervals(store: ox.Store) -> list[ox.Triple]:
     return triples
 
 
+def printed_places(value: str) -> int:
+    """How many decimals a number is printed with ("30.4" has 1, "30" none).
+
+    :param value: the number's lexical form (as Oxigraph keeps an ``xsd:decimal``)
+    :returns: the number of digits after the decimal point
+    """
+    return len(value.partition(".")[2])
+
+
+def arithmetic_disagreements(store: ox.Store) -> list[ox.Triple]:
+    """Find printed percentages that their printed count and denominator do not give.
+
+    A percentage agrees with ``numerator/denominator`` when it is within half a unit of its
+    last printed digit of ``100 * numerator / denominator`` (23% for 9/40 = 22.5%).
+
+    :param store: the graph after the SPARQL rules
+    :returns: one ``skg:Disagreement`` node per inconsistent pair, with the computed percentage
+    """
+    triples: list[ox.Triple] = []
+    for solution in select(store, _query("percentages-with-fractions")):
+        percentage, fraction = solution["percentage"], solution["fraction"]
+        printed = Decimal(solution["value"].value)
+        numerator, denominator = int(solution["numerator"].value), int(solution["denominator"].value)
+        if denominator < 1:
+            continue  # SHACL reports the impossible fraction itself
+        computed = Decimal(100 * numerator) / Decimal(denominator)
+        if abs(printed - computed) <= Decimal(5).scaleb(-printed_places(solution["value"].value) - 1):
+            continue
+        local = percentage.value.removeprefix(_DATA)
+        if fraction != percentage:
+            local += "--" + fraction.value.removeprefix(_DATA)
+        node = ox.NamedNode(f"{_DATA}disagreement-{local}")
+        triples += [
+            ox.Triple(node, _RDF_TYPE, _skg("Disagreement")),
+            ox.Triple(node, _skg("firstMeasurement"), percentage),
+            ox.Triple(node, _skg("secondMeasurement"), fraction),
+            ox.Triple(node, _skg("disagreementKind"), _skg("ArithmeticInconsistency")),
+            ox.Triple(node, _skg("sourceRelation"), _skg("WithinOneStatement")),
+            ox.Triple(node, _skg("computedPercentage"), _decimal(computed.quantize(_PLACES))),
+        ]
+    return triples
+
+
 #: the derivations the build runs after the SPARQL rules, in order, by name
 DERIVATIONS: tuple[tuple[str, Callable[[ox.Store], list[ox.Triple]]], ...] = (
     ("clopper-pearson-intervals", fraction_intervals),
+    ("arithmetic-disagreements", arithmetic_disagreements),
 )

@@ -150,3 +150,107 @@ def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> N
     # rounded outwards: 10.8397... down, 38.4512... up
     assert str(added.value(node, URIRef(skg + "lowerBound"))) == "10.83"
     assert str(added.value(node, URIRef(skg + "upperBound"))) == "38.46"
+
+
+_KIND = "https://w3id.org/sarcoma-kg/ontology/"
+
+
+@pytest.mark.parametrize(("case", "fields", "kind", "relation"), [
+    ("two reviews, two figures", {"review_b": "huang2025", "more_a": _PERCENT.format(18),
+                                  "more_b": _PERCENT.format(20)}, "DifferentValue", "BetweenReviews"),
+    ("rounding only", {"location_b": "Table 2", "more_a": _PERCENT.format("30.4"),
+                       "more_b": _PERCENT.format(30)}, "RoundingOnly", "TableVsText"),
+    ("beyond rounding", {"location_b": "Table 2", "more_a": _PERCENT.format("30.6"),
+                         "more_b": _PERCENT.format(30)}, "DifferentValue", "TableVsText"),
+    ("one precision, two figures", {"review_b": "huang2025", "more_a": _PERCENT.format("36.7"),
+                                    "more_b": _PERCENT.format("36.6")}, "DifferentValue", "BetweenReviews"),
+    ("two sections of the text", {"section_a": '; skg:section "ICI"', "section_b": '; skg:section "Vaccines"',
+                                  "more_a": _PERCENT.format(18), "more_b": _PERCENT.format(20)},
+     "DifferentValue", "BetweenPartsOfOneReview"),
+    ("one figure at two time points", {"review_b": "huang2025", "more_a": _PERCENT.format(52.6) + _AT.format(12),
+                                       "more_b": _PERCENT.format(52.6) + _AT.format(3)},
+     "DifferentTimePoint", "BetweenReviews"),
+    ("two pooled groups alike", {"review_b": "huang2025", "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x",
+                                 "more_b": _PERCENT.format(20) + "; skg:pooledSubtype id:x"},
+     "DifferentValue", "BetweenReviews"),
+    # a pooled value is never compared with the population's own (nor one subtype's)
+    ("a pooled value and a whole population's", {"review_b": "huang2025",
+                                                 "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x, id:y",
+                                                 "more_b": _PERCENT.format(20)}, None, None),
+    ("two different pooled groups", {"review_b": "huang2025",
+                                     "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x, id:y",
+                                     "more_b": _PERCENT.format(20) + "; skg:pooledSubtype id:x, id:z"}, None, None),
+])
+def test_each_disagreement_is_a_node_with_its_kind_and_source_relation(
+        case: str, fields: dict[str, str], kind: str | None, relation: str | None) -> None:
+    """Rules 02 and 03 make one skg:Disagreement per pair; rule 06 links the pair with skg:conflictsWith."""
+    text = _PAIR
+    for name, value in {**_TEXT, "more_a": "", "more_b": "", **fields}.items():
+        text = text.replace("{" + name + "}", value)
+    added = apply_rules(Graph().parse(data=text, format="turtle")).added
+    nodes = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), URIRef(_KIND + "Disagreement")))
+    if kind is None:
+        assert nodes == set(), case
+        assert (None, URIRef(_KIND + "conflictsWith"), None) not in added, case
+        return
+    assert nodes == {URIRef("https://w3id.org/sarcoma-kg/id/disagreement-a--b")}, case
+    node = nodes.pop()
+    assert added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + kind), case
+    assert added.value(node, URIRef(_KIND + "sourceRelation")) == URIRef(_KIND + relation), case
+    assert added.value(node, URIRef(_KIND + "firstMeasurement")) == URIRef("https://w3id.org/sarcoma-kg/id/a")
+    assert added.value(node, URIRef(_KIND + "secondMeasurement")) == URIRef("https://w3id.org/sarcoma-kg/id/b")
+
+
+def test_a_different_enrolled_count_is_a_different_n() -> None:
+    text = _PAIR.replace("skg:ORR", "skg:EnrolledCount")
+    for name, value in {**_TEXT, "location_b": "Table 2", "more_a": '; skg:numericValue 1', "more_b": '; skg:numericValue 5'}.items():
+        text = text.replace("{" + name + "}", value)
+    text += "skg:EnrolledCount skg:measuredOutcome skg:Enrolment . skg:Enrolment a skg:SampleSizeOutcome .\n"
+    added = apply_rules(Graph().parse(data=text, format="turtle")).added
+    node = URIRef("https://w3id.org/sarcoma-kg/id/disagreement-a--b")
+    assert added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + "DifferentSampleSize")
+
+
+_ARITHMETIC = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+skg:ResponseRate skg:measuredOutcome skg:TumourResponse ; skg:statistic skg:Proportion .
+skg:ResponderCount skg:measuredOutcome skg:TumourResponse ; skg:statistic skg:Count .
+{pairs}
+"""
+_ONE = ('id:{name} a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ORR ; '
+        'skg:numericValue {value} ; skg:unit obo:UO_0000187 ; skg:numerator {n} ; skg:denominator {d} ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{name}" ] .')
+_TWO = ('id:{name}-rate a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ResponseRate ; '
+        'skg:numericValue {value} ; skg:unit obo:UO_0000187 ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{quote}" ] .\n'
+        'id:{name}-count a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ResponderCount ; '
+        'skg:numericValue {n} ; skg:unit obo:UO_0000189 ; skg:numerator {n} ; skg:denominator {d} ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{name}" ] .')
+
+
+@pytest.mark.parametrize(("case", "pairs", "expected"), [
+    ("rounded half up", _ONE.format(name="m", value="23", n=9, d=40), None),
+    ("to one decimal", _ONE.format(name="m", value="30.4", n=14, d=46), None),
+    ("beyond the last digit", _ONE.format(name="m", value="30.5", n=14, d=46), ("disagreement-m", "30.43")),
+    ("87% of 6/13, two measurements of one statement", _TWO.format(name="z", value="87", n=6, d=13, quote="z"),
+     ("disagreement-z-rate--z-count", "46.15")),
+    ("the same figures in two statements", _TWO.format(name="z", value="87", n=6, d=13, quote="elsewhere"), None),
+])
+def test_a_percentage_its_own_count_does_not_give_is_an_arithmetic_disagreement(
+        case: str, pairs: str, expected: tuple[str, str] | None) -> None:
+    """kg.derived: printed percentage against printed count/denominator, within half a unit of its last digit."""
+    added = apply_rules(Graph().parse(data=_ARITHMETIC.replace("{pairs}", pairs), format="turtle")).added
+    nodes = {node for node in added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                             URIRef(_KIND + "Disagreement"))
+             if added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + "ArithmeticInconsistency")}
+    if expected is None:
+        assert nodes == set(), case
+        return
+    name, computed = expected
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{name}")
+    assert nodes == {node}, case
+    assert str(added.value(node, URIRef(_KIND + "computedPercentage"))) == computed
+    assert added.value(node, URIRef(_KIND + "sourceRelation")) == URIRef(_KIND + "WithinOneStatement")
+    assert (None, URIRef(_KIND + "conflictsWith"), None) not in added
