@@ -254,3 +254,50 @@ def test_a_percentage_its_own_count_does_not_give_is_an_arithmetic_disagreement(
     assert str(added.value(node, URIRef(_KIND + "computedPercentage"))) == computed
     assert added.value(node, URIRef(_KIND + "sourceRelation")) == URIRef(_KIND + "WithinOneStatement")
     assert (None, URIRef(_KIND + "conflictsWith"), None) not in added
+
+
+_GROUPS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+skg:EnrolledCount skg:measuredOutcome skg:Enrolment ; skg:statistic skg:Count .
+skg:Enrolment a skg:SampleSizeOutcome .
+id:case-study skg:designCategory skg:CaseReportDesign .
+id:own-small a skg:OutcomeMeasurement ; skg:denominator 5 .
+id:own-large a skg:OutcomeMeasurement ; skg:denominator 40 ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:four a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:numericValue 4 ; skg:evidence [ skg:primarySource id:paper ] .
+id:beside-four a skg:OutcomeMeasurement ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:other-paper a skg:OutcomeMeasurement ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:other ] .
+id:four-and-forty a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:numericValue 40 ; skg:evidence [ skg:primarySource id:paper ] .
+id:four-b a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:numericValue 4 ; skg:evidence [ skg:primarySource id:paper ] .
+id:beside-both a skg:OutcomeMeasurement ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:case a skg:OutcomeMeasurement ; skg:study id:case-study .
+"""
+
+
+@pytest.mark.parametrize(("measurement", "size"), [
+    ("own-small", 5),          # its own denominator
+    ("own-large", None),       # its own denominator wins over the arm's count
+    ("beside-four", 4),        # the count the same paper gives for its arm and subtype
+    ("other-paper", None),     # never a count of another paper
+    ("beside-both", None),     # the largest printed count decides (4 and 40)
+    ("four", None),            # a sample size is not itself flagged
+    ("case", "no size"),       # a case report
+])
+def test_small_group_rule_flags_values_on_fewer_than_ten(measurement: str, size: int | str | None) -> None:
+    """Rule 07-small-group: from the printed N only."""
+    added = apply_rules(Graph().parse(data=_GROUPS, format="turtle")).added
+    skg = "https://w3id.org/sarcoma-kg/ontology/"
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
+    flagged = added.value(node, URIRef(skg + "smallGroup"))
+    assert (flagged is not None and flagged.toPython() is True) is (size is not None), measurement
+    if isinstance(size, int):
+        assert added.value(node, URIRef(skg + "smallGroupSize")).toPython() == size
+    elif size == "no size":
+        assert added.value(node, URIRef(skg + "smallGroupSize")) is None
