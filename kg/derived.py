@@ -71,7 +71,8 @@ def fraction_intervals(store: ox.Store) -> list[ox.Triple]:
     """Derive the exact 95% interval of every printed numerator over a printed denominator.
 
     :param store: the graph after the SPARQL rules
-    :returns: one ``skg:DerivedInterval`` node per such measurement (``<measurement>-ci95``)
+    :returns: one ``skg:DerivedInterval`` node per such measurement (``<measurement>/ci95``, a
+        node under its record, as an evidence node is)
     """
     triples: list[ox.Triple] = []
     for solution in select(store, _query("printed-fractions")):
@@ -81,7 +82,7 @@ def fraction_intervals(store: ox.Store) -> list[ox.Triple]:
             continue  # SHACL reports the impossible fraction itself
         low, high = clopper_pearson(numerator, denominator, confidence=float(_CONFIDENCE))
         lower, upper = _percent(low, ROUND_FLOOR), _percent(high, ROUND_CEILING)
-        node = ox.NamedNode(f"{measurement.value}-ci95")
+        node = ox.NamedNode(f"{measurement.value}/ci95")
         triples += [
             ox.Triple(node, _RDF_TYPE, _skg("DerivedInterval")),
             ox.Triple(node, _LABEL, ox.Literal(
@@ -124,10 +125,9 @@ def arithmetic_disagreements(store: ox.Store) -> list[ox.Triple]:
         computed = Decimal(100 * numerator) / Decimal(denominator)
         if abs(printed - computed) <= Decimal(5).scaleb(-printed_places(solution["value"].value) - 1):
             continue
-        local = percentage.value.removeprefix(_DATA)
-        if fraction != percentage:
-            local += "--" + fraction.value.removeprefix(_DATA)
-        node = ox.NamedNode(f"{_DATA}disagreement-{local}")
+        # a node under the percentage's record, as rules 02 and 03 name theirs
+        name = "arithmetic-disagreement" if fraction == percentage else f"disagreement-{fraction.value.removeprefix(_DATA)}"
+        node = ox.NamedNode(f"{percentage.value}/{name}")
         triples += [
             ox.Triple(node, _RDF_TYPE, _skg("Disagreement")),
             ox.Triple(node, _skg("firstMeasurement"), percentage),
