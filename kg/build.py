@@ -151,8 +151,10 @@ def build_graph(
     turtle = BackgroundTurtle(graph) if serialize else None
     try:
         with _timed(timings, "shacl"):
-            validate_graph(graph, records=records)
-        say(f"shacl: conforms ({timings['shacl']} s)")
+            warnings = validate_graph(graph, records=records)
+        say(f"shacl: conforms ({timings['shacl']} s)" + (f"; {len(warnings)} warning(s):" if warnings else ""))
+        for warning in warnings:
+            say(f"  - {warning}")
         with _timed(timings, "quality"):
             check_quality(derived.store, records=records)
         say(f"quality: every *-violation.rq returned no rows ({timings['quality']} s)")

@@ -2,17 +2,21 @@
 
 Rules run in file-name order on one embedded store; each rule's output is added to that
 store before the next runs, and returned for the build to add to its graph. They derive what is defined by the ontology but not by OWL
-semantics: evidence levels from study designs, and conflicts between measurements.
+semantics: evidence levels from study designs, and conflicts between measurements. After
+them, the Python derivations of ``kg.derived`` (statistics SPARQL cannot compute) run on the
+same store, each counted under its name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.derived import DERIVATIONS
 from kg.errors import ConfigurationError, QueryError
 from kg.resources import resource_path
 from kg.store import construct, graph_to_store
@@ -41,7 +45,7 @@ def default_rules_dir() -> Path:
 
 
 def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
-    """Apply every CONSTRUCT rule of a directory, in order.
+    """Apply every CONSTRUCT rule of a directory, in order, then the derivations of ``kg.derived``.
 
     :param graph: the graph to extend (not modified)
     :param directory: the rules directory (default: the shipped ``ontology/rules``)
@@ -60,9 +64,16 @@ def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
             triples = construct(store, path.read_text(encoding="utf-8"))
         except QueryError as error:
             raise ConfigurationError(f"rule {path.name}: {error}") from error
-        new = [triple for triple in triples if ox.Quad(*triple) not in store]
-        store.extend(ox.Quad(*triple) for triple in new)
-        if new:
-            added.parse(data=ox.serialize(new, format=ox.RdfFormat.N_TRIPLES), format="nt")
-        derived[path.name] = len(set(new))
+        derived[path.name] = _add(store, added, triples)
+    for name, derive in DERIVATIONS:
+        derived[name] = _add(store, added, derive(store))
     return RuleResult(added=added, derived=derived, store=store)
+
+
+def _add(store: ox.Store, added: Graph, triples: Iterable[ox.Triple]) -> int:
+    """Add the triples not yet in the store to it and to ``added``; return how many were new."""
+    new = [triple for triple in triples if ox.Quad(*triple) not in store]
+    store.extend(ox.Quad(*triple) for triple in new)
+    if new:
+        added.parse(data=ox.serialize(new, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return len(set(new))

@@ -44,12 +44,16 @@ def _where(node: object, records: RecordSet | None) -> tuple[str, str]:
     return located or ("(graph)", str(node).removeprefix(DATA_NAMESPACE))
 
 
-def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Graph | None = None) -> list[Problem]:
+def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Graph | None = None,
+                   warnings: bool = False) -> list[Problem]:
     """Validate a graph and return one problem per SHACL violation.
 
     :param graph: the graph to validate (types already materialised)
     :param records: the records the graph came from, to name files in the report
     :param shapes: the shapes graph (default: the shipped shapes)
+    :param warnings: also return the results of shapes of severity ``sh:Warning`` or
+        ``sh:Info`` (what is implausible rather than impossible), their messages starting
+        with "(warning)"; by default only violations
     :returns: the violations, each naming the file, the node, the shape's rule and message
     """
     shapes = shapes if shapes is not None else load_shapes()
@@ -58,10 +62,13 @@ def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Gr
     inplace = (None, SH.rule, None) not in shapes
     conforms, report, _ = validate(graph, shacl_graph=shapes, inference="none", advanced=True,
                                    allow_warnings=True, inplace=inplace)
-    if conforms:
+    if conforms and not warnings:
         return []
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
+        warning = report.value(result, SH.resultSeverity) != SH.Violation
+        if warning and not warnings:
+            continue
         focus = report.value(result, SH.focusNode)
         path = report.value(result, SH.resultPath)
         message = report.value(result, SH.resultMessage)
@@ -69,17 +76,20 @@ def shacl_problems(graph: Graph, *, records: RecordSet | None = None, shapes: Gr
         rule = str(component).rsplit("#", 1)[-1] if component else "shacl"
         file, node = _where(focus, records)
         where = f"{graph.namespace_manager.normalizeUri(path)}: " if isinstance(path, URIRef) else ""
-        problems.append(Problem(file, node, f"shacl:{rule}", f"{where}{message}"))
+        problems.append(Problem(file, node, f"shacl:{rule}", f"{'(warning) ' if warning else ''}{where}{message}"))
     return problems
 
 
-def validate_graph(graph: Graph, *, records: RecordSet | None = None) -> None:
+def validate_graph(graph: Graph, *, records: RecordSet | None = None) -> list[Problem]:
     """Validate a graph against the shipped shapes.
 
     :param graph: the graph to validate
     :param records: the records it came from, to name files in the report
+    :returns: the warnings (shapes of severity ``sh:Warning``: implausible, not impossible)
     :raises DataError: with every violation, if the graph does not conform
     """
-    problems = shacl_problems(graph, records=records)
-    if problems:
-        raise DataError(problems, stage="shacl")
+    problems = shacl_problems(graph, records=records, warnings=True)
+    violations = [problem for problem in problems if not problem.message.startswith("(warning)")]
+    if violations:
+        raise DataError(violations, stage="shacl")
+    return problems

@@ -186,3 +186,16 @@ def test_an_id_in_another_case_wins_over_a_label_of_another_entity() -> None:
     assert resolve_entity(parameter, "Interleukin-2", rows) == "https://w3id.org/sarcoma-kg/id/interleukin-2"
     with pytest.raises(QueryError, match="could be skgid:interleukin-2 .*skgid:interleukin-2-monotherapy"):
         resolve_entity(parameter, "IL-2 the label", rows)
+
+
+def test_a_small_group_never_ranks_above_a_whole_cohort(store: ox.Store) -> None:
+    """regimens-ranked-by-orr: "100% (4 UPS)" came first, above "23% (9/40)"; values on fewer than
+    10 patients (or a case report) now follow every whole-cohort value, each part highest first."""
+    _, rows = solutions_to_rows(get_query("regimens-ranked-by-orr").run(store, {}))
+    flags = [row["smallGroup"] for row in rows]
+    assert "true" in flags and "false" in flags
+    assert flags == sorted(flags), "whole-cohort values (false) come before small-group values (true)"
+    first_small = flags.index("true")
+    for part in (rows[:first_small], rows[first_small:]):
+        rates = [float(row["orr"]) for row in part]
+        assert rates == sorted(rates, reverse=True)

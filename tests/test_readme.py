@@ -36,11 +36,14 @@ def test_readme_counts_are_the_built_graphs(store: ox.Store) -> None:
 
 def test_readme_disagreements_table_has_every_disagreement(store: ox.Store) -> None:
     section = README.split("### Where the sources disagree", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| study |")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| kind |")]
     answered = list(select(store, get_query("disagreements").text))
     assert len(rows) == len(answered), (
         f"README.md lists {len(rows)} disagreements, the graph has {len(answered)}: paste the table made by "
         "`sarcoma-kg query disagreements`")
+    # each row shows the disagreement's kind, as the query does
+    kinds = sorted(line.split(" | ", 1)[0].removeprefix("| ") for line in rows)
+    assert kinds == sorted(solution["kind"].value for solution in answered)
 
 
 def test_readme_linked_entity_counts_are_the_records() -> None:

@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
+from kg.derived import DERIVATIONS, clopper_pearson
 from kg.errors import ConfigurationError
 from kg.rules import apply_rules, default_rules_dir
 
 
 def test_every_shipped_rule_runs_and_derives_nothing_from_nothing() -> None:
     result = apply_rules(Graph(), default_rules_dir())
-    assert result.derived == {path.name: 0 for path in default_rules_dir().glob("*.rq")}
+    assert result.derived == {**{path.name: 0 for path in default_rules_dir().glob("*.rq")},
+                              **{name: 0 for name, _ in DERIVATIONS}}
     assert len(result.added) == 0
 
 
@@ -116,3 +118,220 @@ def test_most_specific_class_keeps_the_classes_with_none_of_the_therapy_below() 
     found = {(str(s).rsplit("/", 1)[1], str(o).rsplit("/", 1)[1])
              for s, o in added.subject_objects(URIRef("https://w3id.org/sarcoma-kg/ontology/mostSpecificClass"))}
     assert found == {("pembrolizumab", "PD1Inhibitor"), ("combo", "PD1Inhibitor"), ("combo", "Vaccine")}
+
+
+_ENDPOINTS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+skg:MedianOS skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:Median .
+skg:OSRate skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:RateAtTimePoint .
+skg:NoPair a skg:Endpoint .
+id:median a skg:OutcomeMeasurement ; skg:endpoint skg:MedianOS .
+id:rate a skg:OutcomeMeasurement ; skg:endpoint skg:OSRate .
+id:unpaired a skg:OutcomeMeasurement ; skg:endpoint skg:NoPair .
+"""
+
+
+@pytest.mark.parametrize(("measurement", "outcome", "statistic"), [
+    ("median", "OverallSurvivalOutcome", "Median"),
+    ("rate", "OverallSurvivalOutcome", "RateAtTimePoint"),
+    ("unpaired", None, None),
+])
+def test_outcome_statistic_rule_puts_the_endpoints_pair_on_each_measurement(
+        measurement: str, outcome: str | None, statistic: str | None) -> None:
+    """Rule 05-outcome-statistic: the endpoint's (outcome, statistic) pair, stated once, on its measurements."""
+    added = apply_rules(Graph().parse(data=_ENDPOINTS, format="turtle")).added
+    skg = "https://w3id.org/sarcoma-kg/ontology/"
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
+    outcomes = set(added.objects(node, URIRef(skg + "measuredOutcome")))
+    statistics = set(added.objects(node, URIRef(skg + "statistic")))
+    assert outcomes == ({URIRef(skg + outcome)} if outcome else set())
+    assert statistics == ({URIRef(skg + statistic)} if statistic else set())
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "low", "high"), [
+    # Newcombe 1998 (Stat Med 17:857), Table I, method 5: 81/263 -> 0.2527-0.3676
+    (81, 263, 0.2527, 0.3676),
+    (0, 20, 0.0, 0.1684),
+    (9, 40, 0.1084, 0.3845),
+    (4, 4, 0.3976, 1.0),
+])
+def test_clopper_pearson_gives_the_exact_interval(numerator: int, denominator: int, low: float, high: float) -> None:
+    lower, upper = clopper_pearson(numerator, denominator)
+    assert (round(lower, 4), round(upper, 4)) == (low, high)
+
+
+_FRACTIONS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+id:fraction a skg:OutcomeMeasurement ; skg:numerator 9 ; skg:denominator 40 .
+id:count a skg:OutcomeMeasurement ; skg:numerator 9 .
+id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
+"""
+
+
+def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
+    """kg.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
+    added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
+    skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
+    intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                   URIRef(skg + "DerivedInterval")))
+    assert intervals == {URIRef(data + "fraction/ci95")}
+    node = URIRef(data + "fraction/ci95")
+    assert (URIRef(data + "fraction"), URIRef(skg + "derivedInterval"), node) in added
+    assert (node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef(data + "fraction")) in added
+    assert (node, URIRef(skg + "derivationMethod"), URIRef(skg + "ClopperPearsonExact")) in added
+    # rounded outwards: 10.8397... down, 38.4512... up
+    assert str(added.value(node, URIRef(skg + "lowerBound"))) == "10.83"
+    assert str(added.value(node, URIRef(skg + "upperBound"))) == "38.46"
+
+
+_KIND = "https://w3id.org/sarcoma-kg/ontology/"
+
+
+@pytest.mark.parametrize(("case", "fields", "kind", "relation"), [
+    ("two reviews, two figures", {"review_b": "huang2025", "more_a": _PERCENT.format(18),
+                                  "more_b": _PERCENT.format(20)}, "DifferentValue", "BetweenReviews"),
+    ("rounding only", {"location_b": "Table 2", "more_a": _PERCENT.format("30.4"),
+                       "more_b": _PERCENT.format(30)}, "RoundingOnly", "TableVsText"),
+    ("beyond rounding", {"location_b": "Table 2", "more_a": _PERCENT.format("30.6"),
+                         "more_b": _PERCENT.format(30)}, "DifferentValue", "TableVsText"),
+    ("one precision, two figures", {"review_b": "huang2025", "more_a": _PERCENT.format("36.7"),
+                                    "more_b": _PERCENT.format("36.6")}, "DifferentValue", "BetweenReviews"),
+    ("two sections of the text", {"section_a": '; skg:section "ICI"', "section_b": '; skg:section "Vaccines"',
+                                  "more_a": _PERCENT.format(18), "more_b": _PERCENT.format(20)},
+     "DifferentValue", "BetweenPartsOfOneReview"),
+    ("one figure at two time points", {"review_b": "huang2025", "more_a": _PERCENT.format(52.6) + _AT.format(12),
+                                       "more_b": _PERCENT.format(52.6) + _AT.format(3)},
+     "DifferentTimePoint", "BetweenReviews"),
+    ("two pooled groups alike", {"review_b": "huang2025", "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x",
+                                 "more_b": _PERCENT.format(20) + "; skg:pooledSubtype id:x"},
+     "DifferentValue", "BetweenReviews"),
+    # a pooled value is never compared with the population's own (nor one subtype's)
+    ("a pooled value and a whole population's", {"review_b": "huang2025",
+                                                 "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x, id:y",
+                                                 "more_b": _PERCENT.format(20)}, None, None),
+    ("two different pooled groups", {"review_b": "huang2025",
+                                     "more_a": _PERCENT.format(18) + "; skg:pooledSubtype id:x, id:y",
+                                     "more_b": _PERCENT.format(20) + "; skg:pooledSubtype id:x, id:z"}, None, None),
+])
+def test_each_disagreement_is_a_node_with_its_kind_and_source_relation(
+        case: str, fields: dict[str, str], kind: str | None, relation: str | None) -> None:
+    """Rules 02 and 03 make one skg:Disagreement per pair; rule 06 links the pair with skg:conflictsWith."""
+    text = _PAIR
+    for name, value in {**_TEXT, "more_a": "", "more_b": "", **fields}.items():
+        text = text.replace("{" + name + "}", value)
+    added = apply_rules(Graph().parse(data=text, format="turtle")).added
+    nodes = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), URIRef(_KIND + "Disagreement")))
+    if kind is None:
+        assert nodes == set(), case
+        assert (None, URIRef(_KIND + "conflictsWith"), None) not in added, case
+        return
+    assert nodes == {URIRef("https://w3id.org/sarcoma-kg/id/a/disagreement-b")}, case
+    node = nodes.pop()
+    assert added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + kind), case
+    assert added.value(node, URIRef(_KIND + "sourceRelation")) == URIRef(_KIND + relation), case
+    assert added.value(node, URIRef(_KIND + "firstMeasurement")) == URIRef("https://w3id.org/sarcoma-kg/id/a")
+    assert added.value(node, URIRef(_KIND + "secondMeasurement")) == URIRef("https://w3id.org/sarcoma-kg/id/b")
+
+
+def test_a_different_enrolled_count_is_a_different_n() -> None:
+    text = _PAIR.replace("skg:ORR", "skg:EnrolledCount")
+    for name, value in {**_TEXT, "location_b": "Table 2", "more_a": '; skg:numericValue 1', "more_b": '; skg:numericValue 5'}.items():
+        text = text.replace("{" + name + "}", value)
+    text += "skg:EnrolledCount skg:measuredOutcome skg:Enrolment . skg:Enrolment a skg:SampleSizeOutcome .\n"
+    added = apply_rules(Graph().parse(data=text, format="turtle")).added
+    node = URIRef("https://w3id.org/sarcoma-kg/id/a/disagreement-b")
+    assert added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + "DifferentSampleSize")
+
+
+_ARITHMETIC = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+skg:ResponseRate skg:measuredOutcome skg:TumourResponse ; skg:statistic skg:Proportion .
+skg:ResponderCount skg:measuredOutcome skg:TumourResponse ; skg:statistic skg:Count .
+{pairs}
+"""
+_ONE = ('id:{name} a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ORR ; '
+        'skg:numericValue {value} ; skg:unit obo:UO_0000187 ; skg:numerator {n} ; skg:denominator {d} ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{name}" ] .')
+_TWO = ('id:{name}-rate a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ResponseRate ; '
+        'skg:numericValue {value} ; skg:unit obo:UO_0000187 ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{quote}" ] .\n'
+        'id:{name}-count a skg:OutcomeMeasurement ; skg:study id:s ; skg:population id:p ; skg:endpoint skg:ResponderCount ; '
+        'skg:numericValue {n} ; skg:unit obo:UO_0000189 ; skg:numerator {n} ; skg:denominator {d} ; '
+        'skg:evidence [ skg:review id:r ; skg:sourceLocation "text" ; skg:quote "{name}" ] .')
+
+
+@pytest.mark.parametrize(("case", "pairs", "expected"), [
+    ("rounded half up", _ONE.format(name="m", value="23", n=9, d=40), None),
+    ("to one decimal", _ONE.format(name="m", value="30.4", n=14, d=46), None),
+    ("beyond the last digit", _ONE.format(name="m", value="30.5", n=14, d=46), ("m/arithmetic-disagreement", "30.43")),
+    ("87% of 6/13, two measurements of one statement", _TWO.format(name="z", value="87", n=6, d=13, quote="z"),
+     ("z-rate/disagreement-z-count", "46.15")),
+    ("the same figures in two statements", _TWO.format(name="z", value="87", n=6, d=13, quote="elsewhere"), None),
+])
+def test_a_percentage_its_own_count_does_not_give_is_an_arithmetic_disagreement(
+        case: str, pairs: str, expected: tuple[str, str] | None) -> None:
+    """kg.derived: printed percentage against printed count/denominator, within half a unit of its last digit."""
+    added = apply_rules(Graph().parse(data=_ARITHMETIC.replace("{pairs}", pairs), format="turtle")).added
+    nodes = {node for node in added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                             URIRef(_KIND + "Disagreement"))
+             if added.value(node, URIRef(_KIND + "disagreementKind")) == URIRef(_KIND + "ArithmeticInconsistency")}
+    if expected is None:
+        assert nodes == set(), case
+        return
+    name, computed = expected
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{name}")
+    assert nodes == {node}, case
+    assert str(added.value(node, URIRef(_KIND + "computedPercentage"))) == computed
+    assert added.value(node, URIRef(_KIND + "sourceRelation")) == URIRef(_KIND + "WithinOneStatement")
+    assert (None, URIRef(_KIND + "conflictsWith"), None) not in added
+
+
+_GROUPS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+skg:EnrolledCount skg:measuredOutcome skg:Enrolment ; skg:statistic skg:Count .
+skg:Enrolment a skg:SampleSizeOutcome .
+id:case-study skg:designCategory skg:CaseReportDesign .
+id:own-small a skg:OutcomeMeasurement ; skg:denominator 5 .
+id:own-large a skg:OutcomeMeasurement ; skg:denominator 40 ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:four a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:numericValue 4 ; skg:evidence [ skg:primarySource id:paper ] .
+id:beside-four a skg:OutcomeMeasurement ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:other-paper a skg:OutcomeMeasurement ; skg:arm id:small-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:other ] .
+id:four-and-forty a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:numericValue 40 ; skg:evidence [ skg:primarySource id:paper ] .
+id:four-b a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:numericValue 4 ; skg:evidence [ skg:primarySource id:paper ] .
+id:beside-both a skg:OutcomeMeasurement ; skg:arm id:mixed-arm ; skg:population id:ups ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:case a skg:OutcomeMeasurement ; skg:study id:case-study .
+"""
+
+
+@pytest.mark.parametrize(("measurement", "size"), [
+    ("own-small", 5),          # its own denominator
+    ("own-large", None),       # its own denominator wins over the arm's count
+    ("beside-four", 4),        # the count the same paper gives for its arm and subtype
+    ("other-paper", None),     # never a count of another paper
+    ("beside-both", None),     # the largest printed count decides (4 and 40)
+    ("four", None),            # a sample size is not itself flagged
+    ("case", "no size"),       # a case report
+])
+def test_small_group_rule_flags_values_on_fewer_than_ten(measurement: str, size: int | str | None) -> None:
+    """Rule 07-small-group: from the printed N only."""
+    added = apply_rules(Graph().parse(data=_GROUPS, format="turtle")).added
+    skg = "https://w3id.org/sarcoma-kg/ontology/"
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
+    flagged = added.value(node, URIRef(skg + "smallGroup"))
+    assert (flagged is not None and flagged.toPython() is True) is (size is not None), measurement
+    if isinstance(size, int):
+        assert added.value(node, URIRef(skg + "smallGroupSize")).toPython() == size
+    elif size == "no size":
+        assert added.value(node, URIRef(skg + "smallGroupSize")) is None
