@@ -16,6 +16,7 @@ place of the target only once complete):
 ``ontology/sarcoma-kg.ttl``        the OWL ontology alone
 ``shapes/sarcoma-kg.shacl.ttl``    the SHACL shapes the graph conforms to
 ``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
+``sarcoma-kg.fhir.json``           the outcome measurements as FHIR R5 Evidence resources (a Bundle)
 ``SHA256SUMS``                     checksums of every other file (``sha256sum -c SHA256SUMS``)
 =================================  ===========================================================
 """
@@ -52,7 +53,7 @@ __all__ = ["EXPORT_FORMATS", "RELEASE_GRAPH_FILES", "export", "release", "releas
 
 #: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
 #: mappings and the VoID description.
-EXPORT_FORMATS = (*FORMATS, "sssom", "void")
+EXPORT_FORMATS = (*FORMATS, "sssom", "void", "fhir")
 #: The graph's file in the release, by RDF format.
 RELEASE_GRAPH_FILES = {
     "ttl": "sarcoma-kg.ttl",
@@ -61,6 +62,8 @@ RELEASE_GRAPH_FILES = {
     "xml": "sarcoma-kg.rdf",
 }
 CHECKSUMS_FILE = "SHA256SUMS"
+#: The FHIR R5 export in a release.
+FHIR_FILE = "sarcoma-kg.fhir.json"
 
 
 def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Path | None = None) -> Path:
@@ -69,8 +72,9 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
     :param graph_file: the built graph (Turtle); not read for ``sssom``
     :param output: the file to write
     :param fmt: one of :data:`EXPORT_FORMATS`: ``ttl``, ``nt``, ``jsonld``, ``xml`` (the
-        graph), ``sssom`` (the mappings, made from the records and the ontology) or
-        ``void`` (Turtle, with statistics computed on an in-process store)
+        graph), ``sssom`` (the mappings, made from the records and the ontology),
+        ``void`` (Turtle, with statistics computed on an in-process store) or ``fhir``
+        (a FHIR R5 Bundle of Evidence resources, JSON; :mod:`kg.fhir`)
     :param records_dir: the records the SSSOM mappings are made from (default: the shipped ones)
     :returns: the written path
     :raises ValueError: for an unknown format
@@ -86,6 +90,10 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
         return write_atomically(output, serialize(void_graph(statistics_rows), "ttl"))
     if fmt == "sssom":
         return write_mappings(load_records(records_dir), output, ontology=load_ontology())
+    if fmt == "fhir":
+        from kg.fhir import fhir_json  # fhir.resources' models take 0.4 s to import: only when asked
+
+        return write_atomically(output, fhir_json(open_store(graph_file)))
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
 
 
@@ -114,6 +122,9 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     files["ontology/sarcoma-kg.ttl"] = _read("ontology", "sarcoma-kg.ttl")
     files["shapes/sarcoma-kg.shacl.ttl"] = _read("shapes", "sarcoma-kg.shacl.ttl")
     files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
+    from kg.fhir import fhir_json  # fhir.resources' models take 0.4 s to import: only when asked
+
+    files[FHIR_FILE] = fhir_json(store)
     return files
 
 

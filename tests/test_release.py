@@ -33,7 +33,7 @@ RDF_FILES = {
     "shapes/sarcoma-kg.shacl.ttl": "turtle",
 }
 GRAPH_FILES = ("sarcoma-kg.ttl", "sarcoma-kg.nt", "sarcoma-kg.jsonld", "sarcoma-kg.rdf")
-OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "SHA256SUMS")
+OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "sarcoma-kg.fhir.json", "SHA256SUMS")
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_release_command(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "kg.cli", "release", str(tmp_path / "release")],
                             check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "release: wrote 11 files" in result.stderr
+    assert f"release: wrote {len(RDF_FILES) + len(OTHER_FILES)} files" in result.stderr
     check = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path / "release",
                            check=False, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
