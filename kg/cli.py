@@ -168,13 +168,14 @@ def _query_file(path: Path) -> str:
 
 @main.command("export")
 @click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="ttl", show_default=True,
-              help="ttl, nt, jsonld, xml: the graph; sssom: the mappings (from the records); void: the VoID.")
+              help="ttl, nt, jsonld, xml: the graph; sssom: the mappings (from the records); void: the VoID; "
+                   "fhir: the outcome measurements as a FHIR R5 Bundle of Evidence resources (JSON).")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @graph_option
 @records_option
 @_errors
 def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path | None) -> None:
-    """Export the built graph in another RDF format, its SSSOM mappings or its VoID description."""
+    """Export the built graph in another RDF format, its SSSOM mappings, its VoID description or FHIR Evidence."""
     from kg.release import export
 
     export(graph_file, output, fmt, records_dir=records_dir)

@@ -59,8 +59,8 @@ GRAPH_FILE = "sarcoma-kg.ttl"
 #: Export format name → rdflib serializer name.
 FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
 #: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
-#: mappings and the VoID description.
-EXPORT_FORMATS = (*FORMATS, "sssom", "void")
+#: mappings, the VoID description and the FHIR R5 Evidence bundle.
+EXPORT_FORMATS = (*FORMATS, "sssom", "void", "fhir")
 #: Export format name → media type.
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
                "xml": "application/rdf+xml"}

@@ -19,6 +19,7 @@ place of the target only once complete):
 ``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
 ``virtuoso/virtuoso.ini``          a Virtuoso 7 configuration for serving the release on loopback
 ``virtuoso/load-virtuoso.sql``     loads ``sarcoma-kg.ttl`` into Virtuoso (README, "Scale")
+``sarcoma-kg.fhir.json``           the outcome measurements as FHIR R5 Evidence resources (a Bundle)
 ``SHA256SUMS``                     checksums of every other file (``sha256sum -c SHA256SUMS``)
 =================================  ===========================================================
 """
@@ -67,6 +68,8 @@ RELEASE_GRAPH_FILES = {
     "xml": "sarcoma-kg.rdf",
 }
 CHECKSUMS_FILE = "SHA256SUMS"
+#: The FHIR R5 export in a release.
+FHIR_FILE = "sarcoma-kg.fhir.json"
 
 
 def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Path | None = None) -> Path:
@@ -75,8 +78,9 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
     :param graph_file: the built graph (Turtle); not read for ``sssom``
     :param output: the file to write
     :param fmt: one of :data:`EXPORT_FORMATS`: ``ttl``, ``nt``, ``jsonld``, ``xml`` (the
-        graph), ``sssom`` (the mappings, made from the records and the ontology) or
-        ``void`` (Turtle, with statistics computed on an in-process store)
+        graph), ``sssom`` (the mappings, made from the records and the ontology),
+        ``void`` (Turtle, with statistics computed on an in-process store) or ``fhir``
+        (a FHIR R5 Bundle of Evidence resources, JSON; :mod:`kg.fhir`)
     :param records_dir: the records the SSSOM mappings are made from (default: the shipped ones)
     :returns: the written path
     :raises ValueError: for an unknown format
@@ -92,6 +96,10 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
         return write_atomically(output, serialize(void_graph(statistics_rows), "ttl"))
     if fmt == "sssom":
         return write_mappings(load_records(records_dir), output, ontology=load_ontology())
+    if fmt == "fhir":
+        from kg.fhir import fhir_json  # fhir.resources' models take 0.4 s to import: only when asked
+
+        return write_atomically(output, fhir_json(open_store(graph_file)))
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
 
 
@@ -125,6 +133,9 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
     for name in VIRTUOSO_FILES:
         files[f"virtuoso/{name}"] = _read("deploy", "virtuoso", name)
+    from kg.fhir import fhir_json  # fhir.resources' models take 0.4 s to import: only when asked
+
+    files[FHIR_FILE] = fhir_json(store)
     return files
 
 

@@ -34,8 +34,8 @@ RDF_FILES = {
     "shapes/sarcoma-kg.shacl.ttl": "turtle",
 }
 GRAPH_FILES = ("sarcoma-kg.ttl", "sarcoma-kg.nt", "sarcoma-kg.jsonld", "sarcoma-kg.rdf")
-OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "virtuoso/virtuoso.ini",
-               "virtuoso/load-virtuoso.sql", "SHA256SUMS")
+OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "sarcoma-kg.fhir.json",
+               "virtuoso/virtuoso.ini", "virtuoso/load-virtuoso.sql", "SHA256SUMS")
 
 
 @pytest.fixture(scope="module")
