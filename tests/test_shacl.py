@@ -58,7 +58,8 @@ def test_every_shape_says_what_is_wrong() -> None:
     sh = Namespace("http://www.w3.org/ns/shacl#")
     shapes = load_shapes()
     names = ["ProportionInPercentShape", "TimeInTimeUnitsShape", "CountInPatientsShape", "AbsenceWithoutFigureShape",
-             "RateWithTimePointShape", "DerivedOnMeasurementShape", "PooledUnderPopulationShape", "DisagreementShape",
+             "RateWithTimePointShape", "DerivedOnMeasurementShape", "SmallGroupShape", "MeasurementIntervalShape",
+             "PooledUnderPopulationShape", "DisagreementShape",
              "DerivedIntervalShape"]
     for name in names:
         shape = URIRef("https://w3id.org/sarcoma-kg/shapes/" + name)
