@@ -39,8 +39,12 @@ OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json"
 
 
 @pytest.fixture(scope="module")
-def release_dir(built, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_release(built, tmp_path_factory.mktemp("release") / "sarcoma-kg-0.1.0")
+def release_dir(cli_release: tuple[subprocess.CompletedProcess[str], Path]) -> Path:
+    """The release ``sarcoma-kg release`` wrote (the session's one build besides ``built``; its
+    graph file is byte for byte the session build's, which test_build_is_deterministic checks)."""
+    result, target = cli_release
+    assert result.returncode == 0, result.stderr
+    return target
 
 
 def test_release_holds_every_file_with_its_checksum(release_dir: Path, built, store: ox.Store) -> None:
@@ -150,13 +154,16 @@ def test_release_refuses_a_directory_that_holds_no_earlier_output(built, tmp_pat
     assert [path.name for path in tmp_path.iterdir()] == ["project"]
 
 
-def test_release_replaces_an_earlier_release(built, tmp_path: Path) -> None:
+def test_release_replaces_an_earlier_release(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "release"
     target.mkdir()
     (target / "SHA256SUMS").write_text("", encoding="utf-8")
     (target / "stale.txt").write_text("from the earlier release", encoding="utf-8")
+    # which files a release holds is test_release_holds_every_file_with_its_checksum's concern
+    monkeypatch.setattr("kg.release.release_files", lambda result: {"sarcoma-kg.ttl": b"", "ontology/x.ttl": b""})
     write_release(built, target)
     assert not (target / "stale.txt").exists() and (target / "sarcoma-kg.ttl").is_file()
+    assert sorted(path.name for path in target.iterdir()) == ["SHA256SUMS", "ontology", "sarcoma-kg.ttl"]
 
 
 def test_a_write_error_is_a_configuration_error_and_keeps_the_previous_directory(tmp_path: Path) -> None:

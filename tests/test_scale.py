@@ -94,14 +94,16 @@ def test_bench_prints_its_summary_line(built, monkeypatch: pytest.MonkeyPatch) -
     from kg import bench
     from kg.bench import format_report, run_bench
 
-    # The report's form is under test, not its figures: the session's graph, and over HTTP
-    # only the fixed pairs of runs (not the extra ones that fill half a second per query).
+    # The report's form is under test, not its figures: the session's graph, rdflib stopped at
+    # a quarter of a second (so the capped queries' "> cap" path runs too), and over HTTP only
+    # the fixed pairs of runs (not the extra ones that fill half a second per query).
     monkeypatch.setattr(bench, "_HTTP_MIN_SECONDS", 0.0)
-    report = run_bench([None], repeat=1, rdflib_cap=5, http=True, http_seconds=1, clients=2, prebuilt=built)
+    report = run_bench([None], repeat=1, rdflib_cap=0.25, http=True, http_seconds=1, clients=2, prebuilt=built)
     text = format_report(report)
     last = text.strip().splitlines()[-1]
     assert last.startswith("speedup vs rdflib at ") and "slowest stored query at" in last and "HTTP overhead" in last
     assert all(q.http is not None for q in report.sizes[0].queries)
+    assert any(q.rdflib_capped for q in report.sizes[0].queries) and "> " in text
 
 
 @pytest.mark.slow
