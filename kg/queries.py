@@ -245,7 +245,9 @@ class StoredQuery:
         if not variables:
             return self.text
         position = _where_group_start(self.text)
-        block = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
+        # one VALUES block per parameter, not one row of several: the same single solution, and
+        # Virtuoso 7.2 cannot compile some queries that start with a row of two ("SP031")
+        block = "".join(f"\n  VALUES {variable} {{ {term} }}" for variable, term in zip(variables, terms, strict=True))
         return self.text[:position] + block + self.text[position:]
 
     def check_names(self, values: Mapping[str, str]) -> None:

@@ -43,6 +43,8 @@ Rows = tuple[tuple[str, ...], Counter[tuple[str, ...]]]
 
 
 def _literal(value: str, datatype: str | None) -> str:
+    if datatype == _XSD + "boolean":  # "1" and "0" (Virtuoso) are lexical forms of true and false
+        return {"1": "true", "0": "false"}.get(value, value)
     if datatype in _NUMERIC:
         try:
             return format(Decimal(value).normalize(), "f")
