@@ -27,6 +27,7 @@ from kg.api import api_router
 from kg.endpoint import error_response, negotiate, sparql_router
 from kg.export import FORMATS, MEDIA_TYPES, bind_prefixes
 from kg.pages import pages_router
+from kg.search import SearchIndex
 from kg.void import service_description, statistics_query, void_graph
 from kg.workers import RDF_TYPES, Limits, QueryPool
 
@@ -53,6 +54,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     """
     pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits, inline_seconds=inline_seconds)
     statistics: dict[str, int] = {}
+    search = SearchIndex()  # filled when the app starts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -61,6 +63,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
         try:
             for row in await pool.rows(statistics_query().text):  # one row per class, whatever --max-rows says
                 statistics[row["class"]] = int(row["count"])
+            await search.load(pool)
             yield
         finally:
             await pool.stop()
@@ -81,11 +84,11 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
 
     routes = [
         *sparql_router(pool, max_request_bytes=max_request_bytes, description=description).routes,
-        *api_router(pool).routes,
+        *api_router(pool, search).routes,
         Route("/.well-known/void", void, methods=["GET"]),
         Route("/void", void, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
-        *pages_router(pool).routes,
+        *pages_router(pool, search).routes,
     ]
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -100,4 +103,5 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors],
                     exception_handlers={HTTPException: http_error})
     app.state.pool = pool
+    app.state.search = search
     return app

@@ -9,7 +9,6 @@ Turtle, N-Triples, JSON-LD or RDF/XML. Every value shown is escaped by Jinja2's 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -18,19 +17,21 @@ import pyoxigraph as ox
 import rdflib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
 from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
 from kg.export import MEDIA_TYPES, serialize
+from kg.forest import forest_plot, forest_rows
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
+from kg.search import SearchIndex
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
-__all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
+__all__ = ["local_path", "pages_router", "templates"]
 
 templates = Environment(loader=PackageLoader("kg", "templates"), autoescape=select_autoescape(default=True))
 
@@ -74,44 +75,6 @@ templates.filters["href"] = _href
 templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 
-@dataclass(frozen=True)
-class ChartPoint:
-    """One reported response rate in a subtype's chart.
-
-    :param regimen: the regimen's label
-    :param value: the rate, in percent
-    :param text: the value as written
-    :param study: the study's IRI
-    :param study_label: the study's label
-    :param source: the review and its part
-    """
-
-    regimen: str
-    value: float
-    text: str
-    study: str
-    study_label: str
-    source: str
-
-
-def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
-    """Lay out a dot chart of response rates by regimen (one row per regimen, 0–100 %).
-
-    :param points: the reported rates
-    :returns: the layout the template draws as SVG (rows, dots with positions and links)
-    """
-    regimens = sorted({p.regimen for p in points})
-    row_height, left, width = 22, 300, 420
-    rows = [{"label": regimen, "y": 30 + index * row_height} for index, regimen in enumerate(regimens)]
-    y_of = {row["label"]: row["y"] for row in rows}
-    dots = [{"x": left + width * min(max(p.value, 0.0), 100.0) / 100, "y": y_of[p.regimen],
-             "href": local_path(p.study) or "#", "title": f"{p.regimen}: {p.text} ({p.study_label}; {p.source})"}
-            for p in points]
-    ticks = [{"x": left + width * tick / 100, "label": f"{tick}%"} for tick in range(0, 101, 20)]
-    return {"rows": rows, "dots": dots, "ticks": ticks, "left": left, "width": width,
-            "height": 50 + len(rows) * row_height}
-
-
 def _query_error_response(error: QueryError) -> Response:
     """The JSON error for a page whose query failed."""
     if isinstance(error, QueryTimeout):
@@ -146,13 +109,12 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
         "incoming": await _rows(pool, "entity-incoming", iri),
         "measurements": await _rows(pool, "entity-measurements", iri),
         "findings": await _rows(pool, "entity-findings", iri),
-        "chart": None,
+        "forest": None,
     }
-    if any(row["value"] == ONTOLOGY_NAMESPACE + "SarcomaSubtype" for row in page["types"]):
-        points = [ChartPoint(row["regimenLabel"], float(row["orr"]), row["value"], row["study"], row["studyLabel"],
-                             f"{row['reviewLabel']}, {row['location']}")
-                  for row in await _rows(pool, "subtype-response-chart", iri)]
-        page["chart"] = response_chart(points) if points else None
+    kinds = {row["value"].removeprefix(ONTOLOGY_NAMESPACE) for row in page["types"]}
+    if kinds & _FOREST_KINDS:
+        rows = forest_rows(await _rows(pool, "forest-response", iri))
+        page["forest"] = forest_plot(rows) if rows else None
     return page
 
 
@@ -176,10 +138,19 @@ def _ontology_document(media_type: str) -> bytes:
     return serialize(load_ontology(), _EXPORT_FORMATS[media_type])
 
 
-def pages_router(pool: QueryPool) -> Router:
-    """Build the router of ``/``, ``/query``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
+#: The kinds of entity whose page draws the forest plot of response rates.
+_FOREST_KINDS = {"SarcomaSubtype", "Therapy", "Regimen"}
+
+#: The most hits the search page lists.
+_SEARCH_PAGE_HITS = 100
+
+
+def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
+    """Build the router of ``/``, ``/query``, ``/search``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
 
     :param pool: the query workers
+    :param search: the search index (filled when the app starts); it also knows the graph's
+        IRIs, so that ``/id/UPS-Like-Case`` redirects to the IRI that differs only in case
     :returns: a router to mount or include in an app
     """
 
@@ -202,6 +173,10 @@ def pages_router(pool: QueryPool) -> Router:
 
     async def describe(request: Request, iri: str) -> Response:
         wanted = _wanted(request)
+        canonical = search.canonical(iri)
+        if canonical is not None and canonical != iri:  # the same id in another case: its one page
+            target = local_path(canonical) or canonical
+            return RedirectResponse(target + (f"?{request.url.query}" if request.url.query else ""), status_code=308)
         try:
             ox.NamedNode(iri)
         except ValueError as error:  # a path such as /id/a%20b makes no IRI, so nothing in the graph has it
@@ -231,12 +206,19 @@ def pages_router(pool: QueryPool) -> Router:
             kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)
         return HTMLResponse(templates.get_template("index.html").render(kinds=kinds))
 
+    async def search_page(request: Request) -> Response:
+        text = request.query_params.get("q", "").strip()
+        hits = search.search(text, limit=_SEARCH_PAGE_HITS) if text else []
+        return HTMLResponse(templates.get_template("search.html").render(query=text, hits=hits,
+                                                                          limit=_SEARCH_PAGE_HITS))
+
     async def query_ui(request: Request) -> Response:
         return HTMLResponse(templates.get_template("query.html").render())
 
     return Router(routes=[
         Route("/", index, methods=["GET"]),
         Route("/query", query_ui, methods=["GET"]),
+        Route("/search", search_page, methods=["GET"]),
         Route("/id/{path:path}", entity, methods=["GET"]),
         Route("/ontology", ontology, methods=["GET"]),
         Route("/ontology/{path:path}", entity, methods=["GET"]),

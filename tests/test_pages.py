@@ -8,7 +8,8 @@ import httpx
 import pytest
 import rdflib
 
-from kg.pages import ChartPoint, response_chart, templates
+from kg.forest import ForestRow, forest_plot
+from kg.pages import templates
 
 ID = "https://w3id.org/sarcoma-kg/id/"
 
@@ -37,8 +38,8 @@ def test_study_page_shows_provenance(server: str) -> None:
 
 def test_subtype_page_has_a_chart_with_traceable_points(server: str) -> None:
     html = httpx.get(f"{server}/id/undifferentiated-pleomorphic-sarcoma").text
-    assert '<svg class="chart"' in html
-    dots = re.findall(r'<a href="(/id/[^"]+)"><circle', html)
+    assert 'class="forest"' in html
+    dots = re.findall(r'<a class="point" href="(/id/[^"]+)">', html)
     assert dots, "the chart has no points"
     for href in set(dots):
         assert httpx.get(f"{server}{href}").status_code == 200
@@ -126,7 +127,8 @@ def test_templates_escape_everything() -> None:
     page = {"iri": ID + "x", "label": hostile, "definitions": [hostile], "types": [],
             "external": [{"property": "http://www.w3.org/2004/02/skos/core#exactMatch", "value": "javascript:alert(1)"}],
             "facts": [{"property": "p", "value": hostile}], "nested": {}, "incoming": [], "measurements": [],
-            "findings": [], "chart": response_chart([ChartPoint(hostile, 50.0, hostile, ID + "s", hostile, hostile)])}
+            "findings": [], "forest": forest_plot([ForestRow(ID + "m", ID + "r", hostile, 50, hostile, hostile, ID + "s", hostile,
+                                                        hostile, hostile)])}
     html = templates.get_template("entity.html").render(page=page)
     assert "<script>alert" not in html
     assert "&lt;script&gt;" in html
