@@ -11,8 +11,9 @@ that contain it; within a rank, shorter names first.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kg.identifiers import ONTOLOGY_NAMESPACE
 from kg.queries import page_query
@@ -74,8 +75,8 @@ class _Entry:
     kind: str
     name: str
     field: str
-    folded: str = field(init=False)
-    compact: str = field(init=False)
+    folded: str = dataclasses.field(init=False)
+    compact: str = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.folded = _fold(self.name)
