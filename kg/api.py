@@ -18,7 +18,7 @@ from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
 from kg.identifiers import DATA_LICENSE, get_converter
-from kg.pages import local_path
+from kg.pages import error_page, local_path
 from kg.queries import StoredQuery, load_queries
 from kg.search import MATCHES, SearchIndex
 from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool
@@ -198,7 +198,7 @@ def api_router(pool: QueryPool, search: SearchIndex) -> Router:
     async def run(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in queries:
-            return error_response(404, "unknown query", f"no stored query named {name!r}")
+            return error_page(request, 404, "unknown query", f"no stored query named {name!r}")
         repeated = sorted({name for name, _ in request.query_params.multi_items()
                            if len(request.query_params.getlist(name)) > 1})
         if repeated:

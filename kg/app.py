@@ -19,14 +19,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kg.api import api_router
-from kg.endpoint import error_response, negotiate, sparql_router
+from kg.endpoint import negotiate, sparql_router
 from kg.export import FORMATS, MEDIA_TYPES, bind_prefixes
-from kg.pages import pages_router
+from kg.pages import error_page, pages_router
 from kg.search import SearchIndex
 from kg.void import service_description, statistics_query, void_graph
 from kg.workers import RDF_TYPES, Limits, QueryPool
@@ -75,6 +75,9 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
                         media_type=media_type, headers={"Vary": "Accept"})
 
     def description(request: Request) -> Response:
+        # a browser opening /sparql wants the editor; programs (any Accept but HTML first) the description
+        if negotiate(request.headers.get("accept"), {**RDF_TYPES, "text/html": None}) == "text/html":
+            return RedirectResponse("/query", status_code=303)
         endpoint = str(request.base_url).rstrip("/") + "/sparql"
         return rdf_response(request, lambda: service_description(endpoint, statistics))
 
@@ -92,16 +95,20 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     ]
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        response = error_response(error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail)
-        response.headers.update(error.headers or {})  # 405 says which methods are allowed
-        return response
+        # 405 says which methods are allowed; a browser gets a page, a program JSON
+        return error_page(request, error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail,
+                          headers=dict(error.headers or {}))
+
+    async def server_error(request: Request, error: Exception) -> Response:
+        return error_page(request, 500, "internal server error",
+                          "the server failed to answer this request; the error is in its log")
 
     # Any web page may query the graph (a YASGUI elsewhere, a notebook in a browser), as on
     # public SPARQL endpoints; no credentials are involved.
     cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                       allow_headers=["Accept", "Content-Type"])
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors],
-                    exception_handlers={HTTPException: http_error})
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.pool = pool
     app.state.search = search
     return app

@@ -334,7 +334,7 @@ def _start_server(graph: Path, workers: int, *options: str) -> tuple[str, subpro
     start = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
-         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000", *options],
+         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000", "--quiet", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     return url, process, _wait_until_answering(url, process, start)

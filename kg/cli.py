@@ -210,9 +210,10 @@ def stats_command(fmt: str, graph_file: Path, store_dir: Path | None) -> None:
 @click.option("--inline-ms", default=10.0, show_default=True, type=click.FloatRange(0),
               help="A query a worker answered within this many ms runs in the server process the next time "
                    "(no hop to a worker); 0: every query in a worker.")
+@click.option("--quiet", is_flag=True, help="Print no access log line (method, path, status, ms) per request.")
 @_errors
 def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,
-                  timeout: float, max_rows: int, inline_ms: float) -> None:
+                  timeout: float, max_rows: int, inline_ms: float, quiet: bool) -> None:
     """Serve the SPARQL endpoint, the stored-query API, the entity pages and the query UI.
 
     The built graph is reused; it is built first only if it is missing (or with --rebuild),
@@ -221,7 +222,8 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
     from kg.server import serve
 
     serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
-          timeout=timeout, max_rows=max_rows, inline_seconds=inline_ms / 1000, progress=_progress)
+          timeout=timeout, max_rows=max_rows, inline_seconds=inline_ms / 1000, access_log=not quiet,
+          progress=_progress)
 
 
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")

@@ -8,6 +8,7 @@ Turtle, N-Triples, JSON-LD or RDF/XML. Every value shown is escaped by Jinja2's 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from functools import cache
 from typing import Any
@@ -31,7 +32,7 @@ from kg.resources import resource_path
 from kg.search import SearchIndex
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
-__all__ = ["local_path", "pages_router", "templates"]
+__all__ = ["error_page", "local_path", "pages_router", "prefers_html", "property_label", "reading", "templates"]
 
 templates = Environment(loader=PackageLoader("kg", "templates"), autoescape=select_autoescape(default=True))
 
@@ -71,17 +72,84 @@ def _display_converter() -> curies.Converter:
     return curies.chain([get_converter(), curies.Converter.from_rdflib(rdflib.Graph(bind_namespaces="core"))])
 
 
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def property_label(iri: str, label: str | None = None) -> str:
+    """A property's heading for people: its ``rdfs:label`` where the graph has one, else its
+    name in words ("exactMatch" -> "exact match", "rdf:type" -> "type"), never a CURIE.
+
+    :param iri: the property's IRI
+    :param label: its label, if the graph gives one
+    """
+    if label:
+        return label
+    name = re.split(r"[#/:]", iri.rstrip("/#"))[-1]
+    return _WORD_BREAK.sub(" ", name).replace("_", " ").lower() or iri
+
+
+def prefers_html(request: Request) -> bool:
+    """True when the Accept header prefers HTML to JSON (a browser; ``*/*`` and none mean JSON).
+
+    :param request: the request
+    """
+    return negotiate(request.headers.get("accept"), {"application/json": None, _HTML: None}) == _HTML
+
+
+def error_page(request: Request, status: int, error: str, message: str, *,
+               headers: dict[str, str] | None = None) -> Response:
+    """An error as an HTML page for a browser, as the JSON error body for anyone else.
+
+    :param request: the request (its Accept header decides)
+    :param status: the HTTP status
+    :param error: a short name of the error ("not found")
+    :param message: what went wrong, for people
+    :param headers: extra headers (Allow, Retry-After)
+    """
+    if not prefers_html(request):
+        return error_response(status, error, message, headers=headers)
+    html = templates.get_template("error.html").render(status=status, error=error, message=message)
+    return HTMLResponse(html, status_code=status, headers={**(headers or {}), "Vary": "Accept"})
+
+
+#: Units whose printed form needs no reading beside it ("23%", "46 patients"): percent and count.
+_SELF_EVIDENT_UNITS = {"http://purl.obolibrary.org/obo/UO_0000187", "http://purl.obolibrary.org/obo/UO_0000189"}
+_SKG_NUMERIC = ONTOLOGY_NAMESPACE + "numericValue"
+_SKG_UNIT = ONTOLOGY_NAMESPACE + "unit"
+_SKG_VALUE_TEXT = ONTOLOGY_NAMESPACE + "valueText"
+
+
+def reading(numeric: str | None, unit: str | None, unit_label: str | None) -> str:
+    """The number written in a value with its unit in words, to show beside the printed value
+    ("19.7 ms" -> "19.7 months"); empty where the printed form says it already (percent, counts)
+    or the model has no number or unit.
+
+    :param numeric: the number as written (``skg:numericValue``'s lexical form)
+    :param unit: the unit's IRI
+    :param unit_label: the unit's label
+    """
+    if not numeric or not unit or not unit_label or unit in _SELF_EVIDENT_UNITS:
+        return ""
+    return f"{numeric} {unit_label if numeric in {'1', '1.0'} else unit_label + 's'}"
+
+
 templates.filters["href"] = _href
+templates.filters["reading"] = lambda row: reading(row.get("numeric"), row.get("unit"), row.get("unitLabel"))
+templates.filters["property_label"] = property_label
 templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 
-def _query_error_response(error: QueryError) -> Response:
-    """The JSON error for a page whose query failed."""
+def _query_error_response(request: Request, error: QueryError) -> Response:
+    """The error for a page whose query failed: an HTML page for a browser, JSON otherwise."""
     if isinstance(error, QueryTimeout):
-        return timeout_response(error)
+        response = timeout_response(error)
+        if not prefers_html(request):
+            return response
+        return error_page(request, 503, "the page took too long", str(error),
+                          headers={k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
     if isinstance(error, ResultTooLarge):
-        return error_response(422, "result too large", str(error))
-    return error_response(400, "invalid IRI", str(error))
+        return error_page(request, 422, "result too large", str(error))
+    return error_page(request, 400, "invalid IRI", str(error))
 
 
 async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
@@ -105,12 +173,20 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
         "types": [row for row in own if row["property"] == _TYPE],
         "external": [row for row in own if row["property"] in _LINKS],
         "facts": [row for row in own if row["property"] not in _LINKS | {_TYPE, _LABEL, _DEFINITION}],
+        "reading": "",
         "nested": dict(nested),
+        "nested_titles": {row["value"]: property_label(row["property"], row.get("propertyLabel"))
+                          for row in own if row["value"] in nested},
         "incoming": await _rows(pool, "entity-incoming", iri),
         "measurements": await _rows(pool, "entity-measurements", iri),
         "findings": await _rows(pool, "entity-findings", iri),
         "forest": None,
     }
+    values = {row["property"]: row for row in own}
+    if _SKG_VALUE_TEXT in values and _SKG_NUMERIC in values and _SKG_UNIT in values:
+        unit = values[_SKG_UNIT]
+        page["reading"] = reading(values[_SKG_NUMERIC]["value"], unit["value"], unit.get("valueLabel"))
+        page["printed"] = values[_SKG_VALUE_TEXT]["value"]
     kinds = {row["value"].removeprefix(ONTOLOGY_NAMESPACE) for row in page["types"]}
     if kinds & _FOREST_KINDS:
         rows = forest_rows(await _rows(pool, "forest-response", iri))
@@ -149,8 +225,7 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
     """Build the router of ``/``, ``/query``, ``/search``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
 
     :param pool: the query workers
-    :param search: the search index (filled when the app starts); it also knows the graph's
-        IRIs, so that ``/id/UPS-Like-Case`` redirects to the IRI that differs only in case
+    :param search: the search index (filled when the app starts)
     :returns: a router to mount or include in an app
     """
 
@@ -173,10 +248,15 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
 
     async def describe(request: Request, iri: str) -> Response:
         wanted = _wanted(request)
-        canonical = search.canonical(iri)
-        if canonical is not None and canonical != iri:  # the same id in another case: its one page
-            target = local_path(canonical) or canonical
-            return RedirectResponse(target + (f"?{request.url.query}" if request.url.query else ""), status_code=308)
+        if iri.startswith(DATA_NAMESPACE) and iri != iri.lower():  # ids are lower case: /id/SARC028 is sarc028
+            try:
+                found = await _rows(pool, "entity-exists", iri.lower())
+            except (QueryError, ValueError):  # not an IRI at all: the 404 below says so
+                found = []
+            if found:
+                target = local_path(iri.lower()) or iri.lower()
+                return RedirectResponse(target + (f"?{request.url.query}" if request.url.query else ""),
+                                        status_code=308)
         try:
             ox.NamedNode(iri)
         except ValueError as error:  # a path such as /id/a%20b makes no IRI, so nothing in the graph has it
@@ -191,7 +271,7 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
                                                 max_rows=OWN_MAX_ROWS, empty_is_missing=iri)
             page = await _page(pool, iri)
         except QueryError as error:
-            return _query_error_response(error)
+            return _query_error_response(request, error)
         if page is None:
             return not_found(iri)
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
@@ -200,7 +280,7 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
         try:
             rows = await _rows(pool, "index-entities", None)
         except QueryError as error:
-            return _query_error_response(error)
+            return _query_error_response(request, error)
         kinds: dict[str, list[dict[str, str]]] = defaultdict(list)
         for row in rows:
             kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)

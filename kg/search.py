@@ -2,7 +2,7 @@
 
 The names (labels, synonyms, abbreviations, gene symbols, NCT ids, DOIs, trial acronyms) and
 the quotes are read once when the server starts, by the stored page queries
-``search-names``, ``search-quotes`` and ``graph-iris``; a search is then a scan of a few
+``search-names`` and ``search-quotes``; a search is then a scan of a few
 thousand strings in Python (well under a millisecond at the curated size). Results are ranked:
 an exact label, abbreviation, symbol, acronym or identifier first, then an exact synonym, then
 names that start with the query, then names that contain it (or all of its words), then quotes
@@ -89,10 +89,9 @@ class SearchIndex:
     def __init__(self) -> None:
         self._names: list[_Entry] = []
         self._quotes: list[_Entry] = []
-        self._iris: dict[str, str] = {}
 
     async def load(self, pool: QueryPool) -> None:
-        """Read the names, quotes and IRIs from the graph (once, when the server starts).
+        """Read the names and quotes from the graph (once, when the server starts).
 
         :param pool: the query workers
         :raises QueryError: if a query fails
@@ -112,15 +111,6 @@ class SearchIndex:
                                                      row["kind"].removeprefix(ONTOLOGY_NAMESPACE))
         self._quotes = [_Entry(entity, label or _last_part(entity), _KIND_NAMES.get(kind, kind), quote, "quote")
                         for (entity, quote), (label, kind) in sorted(quotes.items())]
-        self._iris = {row["entity"].casefold(): row["entity"] for row in await pool.rows(page_query("graph-iris").render())}
-
-    def canonical(self, iri: str) -> str | None:
-        """The graph's IRI that differs from this one only in case, or None.
-
-        :param iri: an IRI as requested
-        :returns: the IRI the graph has (this one itself when the graph has it), or None
-        """
-        return self._iris.get(iri.casefold())
 
     def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
         """Find the entities whose names (then quotes) match a query, best first.

@@ -22,11 +22,13 @@ def test_entity_page_shows_label_types_ids_and_measurements(server: str) -> None
     assert "Outcome measurements" in html and "SARC028" in html
 
 
-def test_pages_name_w3c_properties_by_curie(server: str) -> None:
-    # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row)
+def test_pages_name_w3c_properties_in_words_with_their_curie(server: str) -> None:
+    # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row), then
+    # as CURIEs ("skos:exactMatch:"); a heading is the property's label or its name in words
     html = httpx.get(f"{server}/id/m-huang-pollack2020-3").text
-    assert "rdfs:comment" in html and "rdf:type" in html
-    assert ">http://www.w3.org/" not in html
+    assert '<th title="rdfs:comment">comment</th>' in html and '<th title="rdf:type">type</th>' in html
+    assert ">http://www.w3.org/" not in html and ">rdf:type<" not in html
+    assert re.search(r"<h3>evidence <small", html), "a nested node is headed by the property that links it"
 
 
 def test_study_page_shows_provenance(server: str) -> None:

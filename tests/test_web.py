@@ -111,7 +111,7 @@ def test_an_unknown_id_in_any_case_is_still_a_404(client: TestClient) -> None:
 
 
 def _forest(html: str) -> ET.Element:
-    match = re.search(r'<svg xmlns="http://www.w3.org/2000/svg" class="forest".*?</svg>', html, re.S)
+    match = re.search(r'<svg xmlns="http://www.w3.org/2000/svg" class="forest".*?</svg>', html, re.DOTALL)
     assert match, "no forest plot"
     return ET.fromstring(match.group(0))
 
@@ -165,3 +165,90 @@ def test_the_forest_plot_escapes_what_it_shows() -> None:
     row = ForestRow(ID + "m", ID + "r", hostile, 50, hostile, hostile, ID + "s", hostile, hostile, hostile)
     html = templates.get_template("forest.html").render(forest=forest_plot([row]))
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/no/such/page", 404), ("/api/queries/no-such-query", 404),
+                                              ("/id/no-such-thing", 404)])
+def test_a_browser_gets_an_html_error_page(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == status and response.headers["content-type"].startswith("text/html")
+    assert '<form class="search"' in response.text
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_a_program_gets_a_json_error(client: TestClient, accept: str | None) -> None:
+    response = client.get("/no/such/page", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 404 and response.json()["error"] == "not found"
+
+
+def test_a_wrong_method_says_which_are_allowed_on_a_page_too(client: TestClient) -> None:
+    response = client.delete("/id/sarc028", headers={"Accept": BROWSER})
+    assert response.status_code == 405 and "GET" in response.headers["allow"]
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_sparql_without_a_query_sends_a_browser_to_the_editor(client: TestClient) -> None:
+    response = client.get("/sparql", headers={"Accept": BROWSER}, follow_redirects=False)
+    assert response.status_code in {302, 303, 307} and response.headers["location"] == "/query"
+    for accept in [None, "*/*", "text/turtle"]:
+        description = client.get("/sparql", headers={"Accept": accept} if accept else {}, follow_redirects=False)
+        assert description.status_code == 200 and description.headers["content-type"].startswith("text/turtle")
+    query = client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": BROWSER}, follow_redirects=False)
+    assert query.status_code == 200, "a query from a browser is answered, not redirected"
+
+
+def test_property_headings_are_labels_not_curies(client: TestClient) -> None:
+    html = client.get("/id/pembrolizumab").text
+    assert 'title="skos:exactMatch">exact match</span>:' in html
+    assert ">skos:exactMatch:" not in html and "<th>skos:" not in html
+
+
+def test_the_access_log_has_a_line_per_request(client: TestClient) -> None:
+    import io
+
+    from kg.server import AccessLog
+
+    stream = io.StringIO()
+    logged = TestClient(AccessLog(client.app, stream=stream))  # the started app, without a second start
+    logged.get("/id/sarc028?format=ttl")
+    logged.get("/no/such/page")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"GET /id/sarc028 200 \d+\.\d ms", lines[0]), lines[0]
+    assert re.fullmatch(r"GET /no/such/page 404 \d+\.\d ms", lines[1]), lines[1]
+
+
+def test_serve_has_a_quiet_flag() -> None:
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    assert "--quiet" in CliRunner().invoke(main, ["serve", "--help"]).output
+
+
+@pytest.mark.parametrize(("numeric", "unit", "label", "expected"), [
+    ("19.7", "http://purl.obolibrary.org/obo/UO_0000035", "month", "19.7 months"),
+    ("1", "http://purl.obolibrary.org/obo/UO_0000036", "year", "1 year"),
+    ("49", "http://purl.obolibrary.org/obo/UO_0000034", "week", "49 weeks"),
+    ("23", "http://purl.obolibrary.org/obo/UO_0000187", "percent", ""),  # "23%" says it
+    ("46", "http://purl.obolibrary.org/obo/UO_0000189", "count unit", ""),
+    (None, "http://purl.obolibrary.org/obo/UO_0000035", "month", ""),
+])
+def test_a_reading_names_the_unit_where_the_print_does_not(numeric: str | None, unit: str, label: str,
+                                                          expected: str) -> None:
+    from kg.pages import reading
+
+    assert reading(numeric, unit, label) == expected
+
+
+def test_19_7_ms_reads_as_months_beside_the_value_as_printed(client: TestClient) -> None:
+    """'19.7 ms' is the source's abbreviation of months; the page keeps it and adds the reading."""
+    measurement = client.get("/id/m-huang-acse-9").text
+    assert "<strong>19.7 ms</strong>" in measurement and "(read as 19.7 months)" in measurement
+    study = client.get("/id/blay-2023-acse-pembrolizumab").text
+    assert re.search(r">19\.7 ms</a> <span class=\"reading\"[^>]*>\(19\.7 months\)</span>", study)
+    assert re.search(r">2\.75 ms</a> <span class=\"reading\"[^>]*>\(2\.75 months\)</span>", study)
+    assert not re.search(r"%</a> <span class=\"reading\"", study), "no reading beside a percentage"
