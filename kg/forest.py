@@ -1,8 +1,9 @@
-"""The forest plot of response rates on subtype, therapy and regimen pages (server-side SVG).
+"""The forest plots of subtype, therapy and regimen pages (server-side SVG): response rates,
+and median progression-free and overall survival in months.
 
-One row per reported objective response rate, grouped by regimen: the rate as a point, the
-95% interval as a line where the build derived one (dashed and labelled "derived": the
-sources print none), the printed N as text, a value on fewer than 10 patients flagged in
+One row per reported value, grouped by regimen: the figure as a point (for a rate, the
+95% interval as a line where the build derived one, dashed and labelled "derived": the
+sources print none; a median has none), the printed N as text, a value on fewer than 10 patients flagged in
 words and colour, the review by the marker's shape and table or text by its fill. The layout
 is computed here; ``templates/forest.html`` draws it in a ``viewBox`` 400 units wide, so that
 it scales to the page's width (a 390 px phone included) with no label clipped: long regimen
@@ -11,16 +12,17 @@ and study names wrap onto several lines.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["ForestRow", "forest_plot", "forest_rows"]
+__all__ = ["MONTHS", "PERCENT", "Axis", "ForestRow", "forest_plot", "forest_rows"]
 
 #: The width of the drawing, in viewBox units.
 WIDTH = 400
-_PLOT_LEFT, _PLOT_RIGHT = 10.0, 296.0
+_PLOT_LEFT, _PLOT_RIGHT = 14.0, 296.0
 _N_X = 312.0
 _GROUP_LINE, _CAPTION_LINE, _POINT_ROW = 15, 13, 18
 _GROUP_CHARS, _CAPTION_CHARS = 56, 66
@@ -30,13 +32,33 @@ _SHAPES = ("circle", "square", "diamond", "triangle")
 
 
 @dataclass(frozen=True)
+class Axis:
+    """The scale of a forest plot.
+
+    :param suffix: what follows a tick's number ("%", " mo")
+    :param step: the distance between ticks
+    :param maximum: the scale's end (None: the largest figure, up to the next tick)
+    """
+
+    suffix: str
+    step: int
+    maximum: int | None = None
+
+
+#: Response rates: 0 to 100%.
+PERCENT = Axis("%", 25, 100)
+#: Medians in months: 0 to the largest, by 6 months.
+MONTHS = Axis(" mo", 6)
+
+
+@dataclass(frozen=True)
 class ForestRow:
-    """One reported response rate.
+    """One reported value.
 
     :param measurement: the measurement's IRI
     :param regimen: the regimen's IRI
     :param regimen_label: its label
-    :param rate: the rate in percent, as printed
+    :param figure: the number written in the value (percent for a rate, months for a median)
     :param value: the value as printed
     :param population: the population as written
     :param study: the study's IRI
@@ -55,7 +77,7 @@ class ForestRow:
     measurement: str
     regimen: str
     regimen_label: str
-    rate: Decimal
+    figure: Decimal
     value: str
     population: str
     study: str
@@ -116,7 +138,7 @@ def forest_rows(rows: list[dict[str, str]]) -> list[ForestRow]:
             continue
         seen[key] = ForestRow(
             measurement=row["measurement"], regimen=row["regimen"], regimen_label=row["regimenLabel"],
-            rate=Decimal(row["rate"]), value=row["value"], population=row["population"], study=row["study"],
+            figure=Decimal(row["figure"]), value=row["value"], population=row["population"], study=row["study"],
             study_label=row["studyLabel"], review_label=row["reviewLabel"], location=row["location"],
             numerator=_optional(row, "numerator", int), denominator=_optional(row, "denominator", int),
             lower=_optional(row, "lower", Decimal), upper=_optional(row, "upper", Decimal),
@@ -125,17 +147,26 @@ def forest_rows(rows: list[dict[str, str]]) -> list[ForestRow]:
     return list(seen.values())
 
 
-def _x(percent: Decimal | float) -> float:
-    clamped = min(max(float(percent), 0.0), 100.0)
-    return round(_PLOT_LEFT + (_PLOT_RIGHT - _PLOT_LEFT) * clamped / 100, 2)
-
-
-def forest_plot(rows: list[ForestRow]) -> dict[str, Any]:
-    """Lay out the forest plot: regimen groups, then one row per value, with the axis and legend.
+def forest_plot(rows: list[ForestRow], *, axis: Axis = PERCENT, title: str = "Objective response rates by regimen",
+                key: str = "orr") -> dict[str, Any]:
+    """Lay out a forest plot: regimen groups, then one row per value, with the axis and legend.
 
     :param rows: the values, in the order to draw them within each regimen
+    :param axis: the scale (percent by default)
+    :param title: the plot's title (its SVG ``<title>``)
+    :param key: a name unique on the page (the ids of its title and description)
     :returns: the layout ``templates/forest.html`` draws (positions in viewBox units)
     """
+    largest = max((float(row.figure) for row in rows), default=0.0)
+    step = axis.step
+    while axis.maximum is None and largest / step > 6:  # at most about six ticks fit a phone's width
+        step *= 2
+    maximum = axis.maximum or max(step, math.ceil(largest / step) * step)
+
+    def _x(figure: Decimal | float) -> float:
+        clamped = min(max(float(figure), 0.0), float(maximum))
+        return round(_PLOT_LEFT + (_PLOT_RIGHT - _PLOT_LEFT) * clamped / maximum, 2)
+
     reviews = sorted({row.review_label for row in rows})
     shapes = {review: _SHAPES[min(index, len(_SHAPES) - 1)] for index, review in enumerate(reviews)}
     groups: dict[str, list[ForestRow]] = {}
@@ -165,7 +196,7 @@ def forest_plot(rows: list[ForestRow]) -> dict[str, Any]:
             drawn_rows.append({
                 "row": row, "study_lines": study_lines, "merged_detail": merged_detail, "detail_lines": detail_lines,
                 "caption_y": caption_top, "line_height": _CAPTION_LINE, "y": point_y,
-                "x": _x(row.rate), "x_lower": _x(row.lower) if row.lower is not None else None,
+                "x": _x(row.figure), "x_lower": _x(row.lower) if row.lower is not None else None,
                 "x_upper": _x(row.upper) if row.upper is not None else None,
                 "shape": shapes[row.review_label], "filled": row.from_table,
                 "title": f"{row.regimen_label}: {row.value} ({row.population}); {row.study_label}; "
@@ -176,9 +207,9 @@ def forest_plot(rows: list[ForestRow]) -> dict[str, Any]:
             y = point_y + _POINT_ROW - 8
         y += 6
     height = y + 24
-    ticks = [{"x": _x(tick), "label": f"{tick}%"} for tick in range(0, 101, 25)]
+    ticks = [{"x": _x(tick), "label": f"{tick}{axis.suffix}"} for tick in range(0, maximum + 1, step)]
     legend = [{"review": review, "shape": shapes[review]} for review in reviews]
     return {"width": WIDTH, "height": height, "top": _TOP - 6, "bottom": height - 20, "ticks": ticks,
             "groups": drawn_groups, "rows": drawn_rows, "legend": legend, "n_x": _N_X,
             "derived": any(row.lower is not None for row in rows), "small": any(row.small_group for row in rows),
-            "count": len(rows)}
+            "count": len(rows), "title": title, "key": key, "median": axis is not PERCENT}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -26,7 +27,7 @@ from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
 from kg.export import MEDIA_TYPES, serialize
-from kg.forest import forest_plot, forest_rows
+from kg.forest import MONTHS, PERCENT, Axis, forest_plot, forest_rows
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
@@ -153,9 +154,30 @@ def _query_error_response(request: Request, error: QueryError) -> Response:
     return error_page(request, 400, "invalid IRI", str(error))
 
 
-async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
-    text = page_query(name).render({"entity": entity} if entity else {})
+async def _rows(pool: QueryPool, name: str, entity: str | None, **values: str) -> list[dict[str, str]]:
+    text = page_query(name).render({"entity": entity, **values} if entity else values)
     return await pool.rows(text)
+
+
+@dataclass(frozen=True)
+class _ForestSpec:
+    """One forest plot of an entity page: its key, heading, page query (and outcome) and axis."""
+
+    key: str
+    heading: str
+    query: str
+    axis: Axis
+    outcome: str | None = None
+
+
+#: The forest plots of a subtype's, therapy's or regimen's page, in order.
+_FORESTS = (
+    _ForestSpec("orr", "Reported objective response rates by regimen", "forest-response", PERCENT),
+    _ForestSpec("pfs", "Reported median progression-free survival by regimen (months)", "forest-median", MONTHS,
+                ONTOLOGY_NAMESPACE + "ProgressionFreeSurvivalOutcome"),
+    _ForestSpec("os", "Reported median overall survival by regimen (months)", "forest-median", MONTHS,
+                ONTOLOGY_NAMESPACE + "OverallSurvivalOutcome"),
+)
 
 
 async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
@@ -179,7 +201,7 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
         "nested_titles": {row["value"]: property_label(row["property"], row.get("propertyLabel"))
                           for row in own if row["value"] in nested},
         "incoming": [], "measurements": [], "findings": [],
-        "forest": None,
+        "forests": [],
     }
     values = {row["property"]: row for row in own}
     if _SKG_VALUE_TEXT in values and _SKG_NUMERIC in values and _SKG_UNIT in values:
@@ -187,17 +209,19 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
         page["reading"] = reading(values[_SKG_NUMERIC]["value"], unit["value"], unit.get("valueLabel"))
         page["printed"] = values[_SKG_VALUE_TEXT]["value"]
     kinds = {row["value"].removeprefix(ONTOLOGY_NAMESPACE) for row in page["types"]}
-    # the lists' queries run at once (on as many workers as are free): a subtype's page waits
-    # for its slowest query rather than for their sum
-    names = ["entity-incoming", "entity-measurements", "entity-findings"]
-    if kinds & _FOREST_KINDS:
-        names.append("forest-response")
-    results = dict(zip(names, await asyncio.gather(*(_rows(pool, name, iri) for name in names)), strict=True))
-    page["incoming"] = results["entity-incoming"]
-    page["measurements"] = results["entity-measurements"]
-    page["findings"] = results["entity-findings"]
-    forest = forest_rows(results.get("forest-response", []))
-    page["forest"] = forest_plot(forest) if forest else None
+    # the lists' and plots' queries run at once (on as many workers as are free): a subtype's
+    # page waits for its slowest query rather than for their sum
+    lists = ["entity-incoming", "entity-measurements", "entity-findings"]
+    forests = _FORESTS if kinds & _FOREST_KINDS else ()
+    results = await asyncio.gather(
+        *(_rows(pool, name, iri) for name in lists),
+        *(_rows(pool, spec.query, iri, **({"outcome": spec.outcome} if spec.outcome else {})) for spec in forests))
+    page["incoming"], page["measurements"], page["findings"] = results[:len(lists)]
+    for spec, rows in zip(forests, results[len(lists):], strict=True):
+        plotted = forest_rows(rows)
+        if plotted:
+            page["forests"].append({"heading": spec.heading, "plot": forest_plot(plotted, axis=spec.axis,
+                                                                                  title=spec.heading, key=spec.key)})
     return page
 
 

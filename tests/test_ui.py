@@ -118,17 +118,20 @@ def test_a_390_px_screen_shows_the_forest_plot_without_horizontal_overflow(brows
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} is {overflow} px wider than the screen"
         if path != "/":
-            plot = page.locator("svg.forest")
-            box = plot.bounding_box()
-            assert plot.is_visible() and box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-            # every label of the plot is inside the drawing (nothing clipped at its edges)
-            inside = page.evaluate("""() => {
-                const svg = document.querySelector('svg.forest'), outer = svg.getBoundingClientRect();
+            plots = page.locator("svg.forest")
+            assert plots.count() >= 1
+            for index in range(plots.count()):
+                box = plots.nth(index).bounding_box()
+                assert plots.nth(index).is_visible() and box is not None
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            # every label of every plot is inside its drawing (nothing clipped at its edges)
+            inside = page.evaluate("""() => [...document.querySelectorAll('svg.forest')].every(svg => {
+                const outer = svg.getBoundingClientRect();
                 return [...svg.querySelectorAll('text')].every(t => {
                     const r = t.getBoundingClientRect();
                     return r.left >= outer.left - 1 && r.right <= outer.right + 1;
                 });
-            }""")
+            })""")
             assert inside, "a label of the forest plot runs past its edge"
     finally:
         page.close()

@@ -145,6 +145,24 @@ def test_forest_plot_marks_derived_intervals_and_small_groups(client: TestClient
     assert "N&lt;10" in html and "derived</em>" in html  # the table under the plot says so too
 
 
+def test_subtype_page_plots_median_pfs_and_os_in_months_without_intervals(client: TestClient) -> None:
+    html = client.get("/id/soft-tissue-sarcoma").text
+    plots = re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" class="forest".*?</svg>', html, re.DOTALL)
+    titles = ["".join(ET.fromstring(plot).find(f"{SVG}title").itertext()) for plot in plots]
+    assert [title.split(" (")[0] for title in titles] == [
+        "Reported objective response rates by regimen", "Reported median progression-free survival by regimen",
+        "Reported median overall survival by regimen"], titles
+    for plot in plots[1:]:
+        svg = ET.fromstring(plot)
+        assert not svg.findall(f".//{SVG}line[@class='ci derived']"), "a median has no interval"
+        ticks = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text") if t.get("class") == "tick"]
+        assert "0 mo" in ticks and len(set(ticks)) <= 9
+        for point in svg.iter(f"{SVG}a"):
+            if point.get("class") == "point":
+                assert "months" not in point.get("href") and point.get("href").startswith("/id/")
+    assert html.count('id="forest-orr-title"') == 1 and html.count('id="forest-os-title"') == 1
+
+
 def test_forest_rows_are_grouped_by_regimen_and_wrapped_not_clipped() -> None:
     long = "an extremely long regimen name that would never fit beside the plot on a narrow phone screen"
     rows = [ForestRow(ID + f"m{i}", ID + "r", long if i < 2 else "b regimen", rate, "ORR 23%", "UPS", ID + "s",
