@@ -18,10 +18,15 @@ from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
 from kg.identifiers import DATA_LICENSE, get_converter
+from kg.pages import error_page, local_path
 from kg.queries import StoredQuery, load_queries
+from kg.search import MATCHES, SearchIndex
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, RESULT_TYPES, QueryPool
 
-__all__ = ["api_router", "openapi_document"]
+__all__ = ["SEARCH_LIMIT", "api_router", "openapi_document", "search_results"]
+
+#: The most hits a search returns (``limit`` may ask for fewer).
+SEARCH_LIMIT = 200
 
 
 def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
@@ -94,6 +99,23 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
         "responses": {"200": {"description": "the stored queries",
                               "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}},
     }}
+    paths["/api/search"] = {"get": {
+        "operationId": "search", "summary": "Find entities by label, synonym, abbreviation, NCT id, DOI, acronym or quote",
+        "description": "Ranked: an exact label, abbreviation, gene symbol, acronym, NCT id or DOI first (case and "
+                       "punctuation ignored), then an exact synonym, then names that start with the query, then names "
+                       "that contain it (or all its words), then quotes that contain it; one hit per entity.",
+        "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}, "description": "the text to find"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": SEARCH_LIMIT, "default": 50},
+             "description": "the most hits returned"},
+        ],
+        "responses": {
+            "200": {"description": "the hits, best first", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/SearchResults"}}}},
+            "400": _error("q is missing or limit is not a number from 1 to " + str(SEARCH_LIMIT)),
+        },
+    }}
     paths["/sparql"] = {"get": {
         "operationId": "sparql_query", "summary": "SPARQL 1.1 Protocol query (read-only)",
         "parameters": [{"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
@@ -117,15 +139,41 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
                  "license": {"name": "CC BY 4.0 (data)", "url": DATA_LICENSE}},
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "components": {"schemas": {"SearchResults": {"type": "object", "required": ["query", "results"], "properties": {
+            "query": {"type": "string"},
+            "results": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string", "description": "the entity's IRI"},
+                "url": {"type": "string", "description": "its page on this server"},
+                "label": {"type": "string"}, "kind": {"type": "string"},
+                "matched": {"type": "string", "description": "the name or quote that matched"},
+                "field": {"type": "string", "description": "what that name is (label, synonym, NCT id, quote ...)"},
+                "match": {"type": "string", "enum": list(MATCHES)}}}}}},
+            "Error": {"type": "object", "required": ["error", "message"], "properties": {
             "error": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"}}}}},
     }
 
 
-def api_router(pool: QueryPool) -> Router:
-    """Build the router of ``/api/queries``, ``/api/queries/{name}`` and ``/openapi.json``.
+def search_results(request: Request, search: SearchIndex) -> tuple[str, list[dict[str, str]]] | Response:
+    """Run the search a request asks for (``q``, ``limit``), or the 400 that says what is wrong.
+
+    :param request: a request with ``q`` (and ``limit``) in its query string
+    :param search: the index
+    :returns: the query and its hits as JSON-ready dicts, or an error response
+    """
+    text = request.query_params.get("q", "").strip()
+    raw_limit = request.query_params.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= SEARCH_LIMIT:
+        return error_response(400, "invalid parameter", f"limit must be a whole number from 1 to {SEARCH_LIMIT}")
+    hits = search.search(text, limit=int(raw_limit))
+    return text, [{"id": hit.entity, "url": local_path(hit.entity) or hit.entity, "label": hit.label, "kind": hit.kind,
+                   "matched": hit.name, "field": hit.field, "match": hit.match} for hit in hits]
+
+
+def api_router(pool: QueryPool, search: SearchIndex) -> Router:
+    """Build the router of ``/api/queries``, ``/api/queries/{name}``, ``/api/search`` and ``/openapi.json``.
 
     :param pool: the query workers
+    :param search: the search index (filled when the app starts)
     :returns: a router to mount or include in an app
     """
     queries = load_queries()
@@ -150,7 +198,7 @@ def api_router(pool: QueryPool) -> Router:
     async def run(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in queries:
-            return error_response(404, "unknown query", f"no stored query named {name!r}")
+            return error_page(request, 404, "unknown query", f"no stored query named {name!r}")
         repeated = sorted({name for name, _ in request.query_params.multi_items()
                            if len(request.query_params.getlist(name)) > 1})
         if repeated:
@@ -172,11 +220,21 @@ def api_router(pool: QueryPool) -> Router:
                                         too_large_advice=("give a parameter that narrows it, or run the query's "
                                                           "text (GET /api/queries) on /sparql with a LIMIT"))
 
+    async def search_api(request: Request) -> Response:
+        if not request.query_params.get("q", "").strip():
+            return error_response(400, "invalid parameter", "give the text to find as q (/api/search?q=UPS)")
+        found = search_results(request, search)
+        if isinstance(found, Response):
+            return found
+        text, results = found
+        return JSONResponse({"query": text, "results": results})
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(queries, server_url=str(request.base_url)))
 
     return Router(routes=[
         Route("/api/queries", list_queries, methods=["GET"]),
         Route("/api/queries/{name}", run, methods=["GET"]),
+        Route("/api/search", search_api, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ])

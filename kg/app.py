@@ -19,15 +19,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg.api import api_router
-from kg.endpoint import error_response, negotiate, sparql_router
+from kg.endpoint import negotiate, sparql_router
 from kg.export import FORMATS, MEDIA_TYPES, bind_prefixes
-from kg.pages import pages_router
+from kg.pages import error_page, pages_router
+from kg.search import SearchIndex
 from kg.void import service_description, statistics_query, void_graph
 from kg.workers import RDF_TYPES, Limits, QueryPool
 
@@ -80,6 +81,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     """
     pool = QueryPool(graph_file, store_dir=store_dir, workers=workers, limits=limits)
     statistics: dict[str, int] = {}
+    search = SearchIndex()  # filled when the app starts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +90,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
         try:
             for row in await pool.rows(statistics_query().text):  # one row per class, whatever --max-rows says
                 statistics[row["class"]] = int(row["count"])
+            await search.load(pool)
             yield
         finally:
             await pool.stop()
@@ -99,6 +102,9 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
                         media_type=media_type, headers={"Vary": "Accept"})
 
     def description(request: Request) -> Response:
+        # a browser opening /sparql wants the editor; programs (any Accept but HTML first) the description
+        if negotiate(request.headers.get("accept"), {**RDF_TYPES, "text/html": None}) == "text/html":
+            return RedirectResponse("/query", status_code=303)
         endpoint = str(request.base_url).rstrip("/") + "/sparql"
         return rdf_response(request, lambda: service_description(endpoint, statistics))
 
@@ -108,16 +114,23 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
 
     routes = [
         *sparql_router(pool, max_request_bytes=max_request_bytes, description=description).routes,
-        *api_router(pool).routes,
+        *api_router(pool, search).routes,
         Route("/.well-known/void", void, methods=["GET"]),
         Route("/void", void, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
-        *pages_router(pool).routes,
+        *pages_router(pool, search).routes,
     ]
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        response = error_response(error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail)
-        response.headers.update(error.headers or {})  # 405 says which methods are allowed
+        # 405 says which methods are allowed; a browser gets a page, a program JSON
+        return error_page(request, error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail,
+                          headers=dict(error.headers or {}))
+
+    async def server_error(request: Request, error: Exception) -> Response:
+        response = error_page(request, 500, "internal server error",
+                              "the server failed to answer this request; the error is in its log")
+        # Starlette answers an unhandled error outside the app's middleware: add its headers here
+        response.headers.update({name.decode(): value.decode() for name, value in SECURITY_HEADERS})
         return response
 
     # Any web page may query the graph (a YASGUI elsewhere, a notebook in a browser), as on
@@ -125,6 +138,7 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                       allow_headers=["Accept", "Content-Type"])
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_SecurityHeaders), cors],
-                    exception_handlers={HTTPException: http_error})
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.pool = pool
+    app.state.search = search
     return app

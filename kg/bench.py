@@ -7,7 +7,8 @@ data (each rdflib query in a forked process, killed at the cap and counted as th
 both engines a run is the query plus serialising its result as SPARQL JSON);
 and, over HTTP against a running ``sarcoma-kg serve``, every stored query's median and p95
 latency and the throughput of concurrent clients. On the curated graph it also times the
-build stages and how soon a freshly started server answers its first query.
+build stages, how soon a freshly started server answers its first query, and the HTML pages
+of the two largest subtypes (UPS and soft tissue sarcoma; target: under 300 ms).
 
 In-process times are ``store.query`` plus serialising the result as SPARQL JSON, the same
 work the server does before sending it; HTTP times add the request, the worker and the
@@ -88,6 +89,7 @@ class SizeReport:
     queries: list[QueryTiming] = field(default_factory=list)
     throughput: float | None = None
     first_query_seconds: float | None = None
+    pages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -268,6 +270,37 @@ def _http_timings(url: str, texts: dict[str, str], repeat: int,
     return results
 
 
+#: The entity pages timed on the curated graph: the subtypes with the most rows and plot points.
+BENCH_PAGES = ("/id/undifferentiated-pleomorphic-sarcoma", "/id/soft-tissue-sarcoma")
+
+
+def _page_timings(url: str, paths: Sequence[str], repeat: int) -> dict[str, tuple[float, float]]:
+    """Each HTML page's median and p95 in ms over HTTP (its queries, the forest plot, the template).
+
+    :param url: the server's base URL
+    :param paths: the pages
+    :param repeat: requests per page (after one to warm up)
+    """
+    results = {}
+    conn = _connect(url)
+    try:
+        for path in paths:
+            samples = []
+            for index in range(repeat + 1):
+                start = time.perf_counter()
+                conn.request("GET", path, headers={"Accept": "text/html"})
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{path}: the server answered {response.status}: {body[:300]!r}")
+                if index:
+                    samples.append(time.perf_counter() - start)
+            results[path] = _quantiles(samples)
+    finally:
+        conn.close()
+    return results
+
+
 def _throughput(url: str, texts: list[str], clients: int, seconds: float) -> float:
     """Requests per second that ``clients`` keep-alive clients get, each posting in turn.
 
@@ -334,7 +367,7 @@ def _start_server(graph: Path, workers: int, *options: str) -> tuple[str, subpro
     start = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "serve", "--graph", str(graph), "--port", str(port),
-         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000", *options],
+         "--workers", str(workers), "--timeout", "60", "--max-rows", "1000000", "--quiet", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     return url, process, _wait_until_answering(url, process, start)
@@ -419,6 +452,8 @@ def run_bench(
                         timing.http, timing.paired = http_results[timing.name]
                     small = [texts[t.name] for t in report.queries if t.rows <= 100]
                     report.throughput = _throughput(url, small or list(texts.values()), clients, http_seconds)
+                    if size is None:
+                        report.pages = _page_timings(url, BENCH_PAGES, max(repeat, 9))
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -474,6 +509,9 @@ def format_report(report: BenchReport) -> str:
                     overheads.append(ratio)
             lines.append(f"{q.name:36} {q.rows:>6} {q.oxigraph[0]:>10.2f}/{q.oxigraph[1]:<11.2f} {rdflib_text:>24} "
                          f"{beside_text:>16} {speedup_text:>9} {http_text:>20} {paired_text:>15} {ratio_text:>12}")
+        if size.pages:
+            lines.append("entity pages over HTTP, med/p95 ms (target: under 300): " + ", ".join(
+                f"{path} {median:.1f}/{p95:.1f}" for path, (median, p95) in size.pages.items()))
         # The summary speaks of the size nearest 100k triples that rdflib ran on (the target's size).
         if speedups and (not summary_speedup or abs(size.triples - 100_000) < abs(summary_triples - 100_000)):
             summary_triples = size.triples

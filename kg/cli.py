@@ -229,9 +229,10 @@ def sync_reference_command(source: Path) -> None:
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
               help="The most rows (or triples) a result of /sparql may have; a larger one is refused with a 422 "
                    "(the stored-query API and the pages have no row cap; the byte cap applies to all).")
+@click.option("--quiet", is_flag=True, help="Print no access log line (method, path, status, ms) per request.")
 @_errors
 def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None, rebuild: bool, workers: int,
-                  timeout: float, max_rows: int) -> None:
+                  timeout: float, max_rows: int, quiet: bool) -> None:
     """Serve the SPARQL endpoint, the stored-query API, the entity pages and the query UI.
 
     The built graph is reused; it is built first only if it is missing (or with --rebuild),
@@ -240,7 +241,7 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
     from kg.server import serve
 
     serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
-          timeout=timeout, max_rows=max_rows, progress=_progress)
+          timeout=timeout, max_rows=max_rows, access_log=not quiet, progress=_progress)
 
 
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")

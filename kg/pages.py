@@ -8,6 +8,8 @@ Turtle, N-Triples, JSON-LD or RDF/XML. Every value shown is escaped by Jinja2's 
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -18,19 +20,21 @@ import pyoxigraph as ox
 import rdflib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
 from kg.build import load_ontology
 from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
 from kg.errors import QueryError
 from kg.export import MEDIA_TYPES, serialize
+from kg.forest import MONTHS, PERCENT, Axis, forest_plot, forest_rows
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
+from kg.search import SearchIndex
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
 
-__all__ = ["ChartPoint", "local_path", "pages_router", "response_chart", "templates"]
+__all__ = ["error_page", "local_path", "pages_router", "prefers_html", "property_label", "reading", "templates"]
 
 templates = Environment(loader=PackageLoader("kg", "templates"), autoescape=select_autoescape(default=True))
 
@@ -71,60 +75,110 @@ def _display_converter() -> curies.Converter:
     return curies.chain([get_converter(), curies.Converter.from_rdflib(rdflib.Graph(bind_namespaces="core"))])
 
 
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def property_label(iri: str, label: str | None = None) -> str:
+    """A property's heading for people: its ``rdfs:label`` where the graph has one, else its
+    name in words ("exactMatch" -> "exact match", "rdf:type" -> "type"), never a CURIE.
+
+    :param iri: the property's IRI
+    :param label: its label, if the graph gives one
+    """
+    if label:
+        return label
+    name = re.split(r"[#/:]", iri.rstrip("/#"))[-1]
+    return _WORD_BREAK.sub(" ", name).replace("_", " ").lower() or iri
+
+
+def prefers_html(request: Request) -> bool:
+    """True when the Accept header prefers HTML to JSON (a browser; ``*/*`` and none mean JSON).
+
+    :param request: the request
+    """
+    return negotiate(request.headers.get("accept"), {"application/json": None, _HTML: None}) == _HTML
+
+
+def error_page(request: Request, status: int, error: str, message: str, *,
+               headers: dict[str, str] | None = None) -> Response:
+    """An error as an HTML page for a browser, as the JSON error body for anyone else.
+
+    :param request: the request (its Accept header decides)
+    :param status: the HTTP status
+    :param error: a short name of the error ("not found")
+    :param message: what went wrong, for people
+    :param headers: extra headers (Allow, Retry-After)
+    """
+    if not prefers_html(request):
+        return error_response(status, error, message, headers=headers)
+    html = templates.get_template("error.html").render(status=status, error=error, message=message)
+    return HTMLResponse(html, status_code=status, headers={**(headers or {}), "Vary": "Accept"})
+
+
+#: Units whose printed form needs no reading beside it ("23%", "46 patients"): percent and count.
+_SELF_EVIDENT_UNITS = {"http://purl.obolibrary.org/obo/UO_0000187", "http://purl.obolibrary.org/obo/UO_0000189"}
+_SKG_NUMERIC = ONTOLOGY_NAMESPACE + "numericValue"
+_SKG_UNIT = ONTOLOGY_NAMESPACE + "unit"
+_SKG_VALUE_TEXT = ONTOLOGY_NAMESPACE + "valueText"
+
+
+def reading(numeric: str | None, unit: str | None, unit_label: str | None) -> str:
+    """The number written in a value with its unit in words, to show beside the printed value
+    ("19.7 ms" -> "19.7 months"); empty where the printed form says it already (percent, counts)
+    or the model has no number or unit.
+
+    :param numeric: the number as written (``skg:numericValue``'s lexical form)
+    :param unit: the unit's IRI
+    :param unit_label: the unit's label
+    """
+    if not numeric or not unit or not unit_label or unit in _SELF_EVIDENT_UNITS:
+        return ""
+    return f"{numeric} {unit_label if numeric in {'1', '1.0'} else unit_label + 's'}"
+
+
 templates.filters["href"] = _href
+templates.filters["reading"] = lambda row: reading(row.get("numeric"), row.get("unit"), row.get("unitLabel"))
+templates.filters["property_label"] = property_label
 templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 
-@dataclass(frozen=True)
-class ChartPoint:
-    """One reported response rate in a subtype's chart.
-
-    :param regimen: the regimen's label
-    :param value: the rate, in percent
-    :param text: the value as written
-    :param study: the study's IRI
-    :param study_label: the study's label
-    :param source: the review and its part
-    """
-
-    regimen: str
-    value: float
-    text: str
-    study: str
-    study_label: str
-    source: str
-
-
-def response_chart(points: list[ChartPoint]) -> dict[str, Any]:
-    """Lay out a dot chart of response rates by regimen (one row per regimen, 0–100 %).
-
-    :param points: the reported rates
-    :returns: the layout the template draws as SVG (rows, dots with positions and links)
-    """
-    regimens = sorted({p.regimen for p in points})
-    row_height, left, width = 22, 300, 420
-    rows = [{"label": regimen, "y": 30 + index * row_height} for index, regimen in enumerate(regimens)]
-    y_of = {row["label"]: row["y"] for row in rows}
-    dots = [{"x": left + width * min(max(p.value, 0.0), 100.0) / 100, "y": y_of[p.regimen],
-             "href": local_path(p.study) or "#", "title": f"{p.regimen}: {p.text} ({p.study_label}; {p.source})"}
-            for p in points]
-    ticks = [{"x": left + width * tick / 100, "label": f"{tick}%"} for tick in range(0, 101, 20)]
-    return {"rows": rows, "dots": dots, "ticks": ticks, "left": left, "width": width,
-            "height": 50 + len(rows) * row_height}
-
-
-def _query_error_response(error: QueryError) -> Response:
-    """The JSON error for a page whose query failed."""
+def _query_error_response(request: Request, error: QueryError) -> Response:
+    """The error for a page whose query failed: an HTML page for a browser, JSON otherwise."""
     if isinstance(error, QueryTimeout):
-        return timeout_response(error)
+        response = timeout_response(error)
+        if not prefers_html(request):
+            return response
+        return error_page(request, 503, "the page took too long", str(error),
+                          headers={k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
     if isinstance(error, ResultTooLarge):
-        return error_response(422, "result too large", str(error))
-    return error_response(400, "invalid IRI", str(error))
+        return error_page(request, 422, "result too large", str(error))
+    return error_page(request, 400, "invalid IRI", str(error))
 
 
-async def _rows(pool: QueryPool, name: str, entity: str | None) -> list[dict[str, str]]:
-    text = page_query(name).render({"entity": entity} if entity else {})
+async def _rows(pool: QueryPool, name: str, entity: str | None, **values: str) -> list[dict[str, str]]:
+    text = page_query(name).render({"entity": entity, **values} if entity else values)
     return await pool.rows(text)
+
+
+@dataclass(frozen=True)
+class _ForestSpec:
+    """One forest plot of an entity page: its key, heading, page query (and outcome) and axis."""
+
+    key: str
+    heading: str
+    query: str
+    axis: Axis
+    outcome: str | None = None
+
+
+#: The forest plots of a subtype's, therapy's or regimen's page, in order.
+_FORESTS = (
+    _ForestSpec("orr", "Reported objective response rates by regimen", "forest-response", PERCENT),
+    _ForestSpec("pfs", "Reported median progression-free survival by regimen (months)", "forest-median", MONTHS,
+                ONTOLOGY_NAMESPACE + "ProgressionFreeSurvivalOutcome"),
+    _ForestSpec("os", "Reported median overall survival by regimen (months)", "forest-median", MONTHS,
+                ONTOLOGY_NAMESPACE + "OverallSurvivalOutcome"),
+)
 
 
 async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
@@ -143,17 +197,32 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
         "types": [row for row in own if row["property"] == _TYPE],
         "external": [row for row in own if row["property"] in _LINKS],
         "facts": [row for row in own if row["property"] not in _LINKS | {_TYPE, _LABEL, _DEFINITION}],
+        "reading": "",
         "nested": dict(nested),
-        "incoming": await _rows(pool, "entity-incoming", iri),
-        "measurements": await _rows(pool, "entity-measurements", iri),
-        "findings": await _rows(pool, "entity-findings", iri),
-        "chart": None,
+        "nested_titles": {row["value"]: property_label(row["property"], row.get("propertyLabel"))
+                          for row in own if row["value"] in nested},
+        "incoming": [], "measurements": [], "findings": [],
+        "forests": [],
     }
-    if any(row["value"] == ONTOLOGY_NAMESPACE + "SarcomaSubtype" for row in page["types"]):
-        points = [ChartPoint(row["regimenLabel"], float(row["orr"]), row["value"], row["study"], row["studyLabel"],
-                             f"{row['reviewLabel']}, {row['location']}")
-                  for row in await _rows(pool, "subtype-response-chart", iri)]
-        page["chart"] = response_chart(points) if points else None
+    values = {row["property"]: row for row in own}
+    if _SKG_VALUE_TEXT in values and _SKG_NUMERIC in values and _SKG_UNIT in values:
+        unit = values[_SKG_UNIT]
+        page["reading"] = reading(values[_SKG_NUMERIC]["value"], unit["value"], unit.get("valueLabel"))
+        page["printed"] = values[_SKG_VALUE_TEXT]["value"]
+    kinds = {row["value"].removeprefix(ONTOLOGY_NAMESPACE) for row in page["types"]}
+    # the lists' and plots' queries run at once (on as many workers as are free): a subtype's
+    # page waits for its slowest query rather than for their sum
+    lists = ["entity-incoming", "entity-measurements", "entity-findings"]
+    forests = _FORESTS if kinds & _FOREST_KINDS else ()
+    results = await asyncio.gather(
+        *(_rows(pool, name, iri) for name in lists),
+        *(_rows(pool, spec.query, iri, **({"outcome": spec.outcome} if spec.outcome else {})) for spec in forests))
+    page["incoming"], page["measurements"], page["findings"] = results[:len(lists)]
+    for spec, rows in zip(forests, results[len(lists):], strict=True):
+        plotted = forest_rows(rows)
+        if plotted:
+            page["forests"].append({"heading": spec.heading, "plot": forest_plot(plotted, axis=spec.axis,
+                                                                                  title=spec.heading, key=spec.key)})
     return page
 
 
@@ -177,10 +246,18 @@ def _ontology_document(media_type: str) -> bytes:
     return serialize(load_ontology(), _EXPORT_FORMATS[media_type])
 
 
-def pages_router(pool: QueryPool) -> Router:
-    """Build the router of ``/``, ``/query``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
+#: The kinds of entity whose page draws the forest plot of response rates.
+_FOREST_KINDS = {"SarcomaSubtype", "Therapy", "Regimen"}
+
+#: The most hits the search page lists.
+_SEARCH_PAGE_HITS = 100
+
+
+def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
+    """Build the router of ``/``, ``/query``, ``/search``, ``/id/{id}``, ``/ontology`` and ``/ontology/{term}``.
 
     :param pool: the query workers
+    :param search: the search index (filled when the app starts)
     :returns: a router to mount or include in an app
     """
 
@@ -203,6 +280,15 @@ def pages_router(pool: QueryPool) -> Router:
 
     async def describe(request: Request, iri: str) -> Response:
         wanted = _wanted(request)
+        if iri.startswith(DATA_NAMESPACE) and iri != iri.lower():  # ids are lower case: /id/SARC028 is sarc028
+            try:
+                found = await _rows(pool, "entity-exists", iri.lower())
+            except (QueryError, ValueError):  # not an IRI at all: the 404 below says so
+                found = []
+            if found:
+                target = local_path(iri.lower()) or iri.lower()
+                return RedirectResponse(target + (f"?{request.url.query}" if request.url.query else ""),
+                                        status_code=308)
         try:
             ox.NamedNode(iri)
         except ValueError as error:  # a path such as /id/a%20b makes no IRI, so nothing in the graph has it
@@ -217,7 +303,7 @@ def pages_router(pool: QueryPool) -> Router:
                                                 max_rows=OWN_MAX_ROWS, empty_is_missing=iri, outside=False)
             page = await _page(pool, iri)
         except QueryError as error:
-            return _query_error_response(error)
+            return _query_error_response(request, error)
         if page is None:
             return not_found(iri)
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
@@ -226,11 +312,17 @@ def pages_router(pool: QueryPool) -> Router:
         try:
             rows = await _rows(pool, "index-entities", None)
         except QueryError as error:
-            return _query_error_response(error)
+            return _query_error_response(request, error)
         kinds: dict[str, list[dict[str, str]]] = defaultdict(list)
         for row in rows:
             kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)
         return HTMLResponse(templates.get_template("index.html").render(kinds=kinds))
+
+    async def search_page(request: Request) -> Response:
+        text = request.query_params.get("q", "").strip()
+        hits = search.search(text, limit=_SEARCH_PAGE_HITS) if text else []
+        return HTMLResponse(templates.get_template("search.html").render(query=text, hits=hits,
+                                                                          limit=_SEARCH_PAGE_HITS))
 
     async def query_ui(request: Request) -> Response:
         return HTMLResponse(templates.get_template("query.html").render())
@@ -238,6 +330,7 @@ def pages_router(pool: QueryPool) -> Router:
     return Router(routes=[
         Route("/", index, methods=["GET"]),
         Route("/query", query_ui, methods=["GET"]),
+        Route("/search", search_page, methods=["GET"]),
         Route("/id/{path:path}", entity, methods=["GET"]),
         Route("/ontology", ontology, methods=["GET"]),
         Route("/ontology/{path:path}", entity, methods=["GET"]),

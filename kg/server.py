@@ -7,10 +7,14 @@ import contextlib
 import json
 import logging
 import socket
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kg.app import SECURITY_HEADERS, create_app
@@ -19,7 +23,43 @@ from kg.errors import ConfigurationError
 from kg.sandbox import deny_network
 from kg.workers import Limits
 
-__all__ = ["serve"]
+__all__ = ["AccessLog", "serve"]
+
+
+class AccessLog:
+    """ASGI middleware that writes one line per HTTP request: method, path, status, time in ms.
+
+    ``GET /id/sarc028 200 41.3 ms``; the query string is left out (a SPARQL query can be
+    64 kB long, and the path says which page or service was asked).
+
+    :param app: the application
+    :param stream: where the lines go (standard error by default)
+    """
+
+    def __init__(self, app: ASGIApp, *, stream: TextIO | None = None) -> None:
+        self.app = app
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before it starts a response
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            stream = self.stream or sys.stderr
+            stream.write(f"{scope['method']} {scope['path']} {status} {elapsed:.1f} ms\n")
+            stream.flush()
 
 _logger = logging.getLogger(__name__)
 
@@ -72,7 +112,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
 
 def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_dir: Path | None = None,
           rebuild: bool = False, workers: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
-          progress: Callable[[str], None] | None = None) -> None:
+          access_log: bool = True, progress: Callable[[str], None] | None = None) -> None:
     """Serve the graph over HTTP until interrupted, building it first if needed.
 
     The port is bound and the query workers load the graph before the server starts, so a
@@ -90,6 +130,7 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
     :param workers: query worker processes
     :param timeout: seconds a query may run
     :param max_rows: the most rows a result of ``/sparql`` may have
+    :param access_log: write a line per request to standard error (method, path, status, ms)
     :param progress: called with a line for each step
     :raises ConfigurationError: if the port cannot be bound, the graph is missing and cannot be
         built where it is named, or the graph or store cannot be loaded
@@ -111,10 +152,11 @@ def serve(graph_file: Path, *, host: str = "127.0.0.1", port: int = 8000, store_
         _logger.warning("the server process is not sandboxed: %s", reason)
     app = create_app(graph_file, store_dir=store_dir, workers=workers,
                      limits=Limits(timeout=timeout, max_rows=max_rows))
-    # Requests are not logged (uvicorn would format an access line per request only to drop it at
-    # this level); errors and warnings still are. What the HTTP parser refuses is answered
-    # in JSON too (_HttpProtocol).
-    config = uvicorn.Config(app, log_level="warning", access_log=False, http=_HttpProtocol)
+    # uvicorn's own access log is off (it would format a line per request only to drop it at this
+    # level); AccessLog writes one line per request with its time, unless access_log is False.
+    # What the HTTP parser refuses is answered in JSON too (_HttpProtocol).
+    config = uvicorn.Config(AccessLog(app) if access_log else app, log_level="warning", access_log=False,
+                            http=_HttpProtocol)
     pool = app.state.pool
 
     async def main() -> None:

@@ -12,7 +12,8 @@ import pytest
 import rdflib
 from starlette.testclient import TestClient
 
-from kg.pages import ChartPoint, response_chart, templates
+from kg.forest import ForestRow, forest_plot
+from kg.pages import templates
 from kg.workers import Limits
 
 ID = "https://w3id.org/sarcoma-kg/id/"
@@ -26,11 +27,13 @@ def test_entity_page_shows_label_types_ids_and_measurements(client: TestClient) 
     assert "Outcome measurements" in html and "SARC028" in html
 
 
-def test_pages_name_w3c_properties_by_curie(client: TestClient) -> None:
-    # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row)
+def test_pages_name_w3c_properties_in_words_with_their_curie(client: TestClient) -> None:
+    # regression: rdf:type and rdfs:comment were shown as full IRIs (no Bioregistry row), then
+    # as CURIEs ("skos:exactMatch:"); a heading is the property's label or its name in words
     html = client.get("/id/m-huang-pollack2020-3").text
-    assert "rdfs:comment" in html and "rdf:type" in html
-    assert ">http://www.w3.org/" not in html
+    assert '<th title="rdfs:comment">comment</th>' in html and '<th title="rdf:type">type</th>' in html
+    assert ">http://www.w3.org/" not in html and ">rdf:type<" not in html
+    assert re.search(r"<h3>evidence <small", html), "a nested node is headed by the property that links it"
 
 
 def test_study_page_shows_provenance(client: TestClient) -> None:
@@ -42,8 +45,8 @@ def test_study_page_shows_provenance(client: TestClient) -> None:
 
 def test_subtype_page_has_a_chart_with_traceable_points(client: TestClient) -> None:
     html = client.get("/id/undifferentiated-pleomorphic-sarcoma").text
-    assert '<svg class="chart"' in html
-    dots = re.findall(r'<a href="(/id/[^"]+)"><circle', html)
+    assert 'class="forest"' in html
+    dots = re.findall(r'<a class="point" href="(/id/[^"]+)">', html)
     assert dots, "the chart has no points"
     for href in set(dots):
         assert client.get(href).status_code == 200
@@ -127,7 +130,8 @@ def test_templates_escape_everything() -> None:
     page = {"iri": ID + "x", "label": hostile, "definitions": [hostile], "types": [],
             "external": [{"property": "http://www.w3.org/2004/02/skos/core#exactMatch", "value": "javascript:alert(1)"}],
             "facts": [{"property": "p", "value": hostile}], "nested": {}, "incoming": [], "measurements": [],
-            "findings": [], "chart": response_chart([ChartPoint(hostile, 50.0, hostile, ID + "s", hostile, hostile)])}
+            "findings": [], "forest": forest_plot([ForestRow(ID + "m", ID + "r", hostile, 50, hostile, hostile, ID + "s", hostile,
+                                                        hostile, hostile)])}
     html = templates.get_template("entity.html").render(page=page)
     assert "<script>alert" not in html
     assert "&lt;script&gt;" in html

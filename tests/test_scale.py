@@ -104,6 +104,8 @@ def test_bench_prints_its_summary_line(built, monkeypatch: pytest.MonkeyPatch) -
     assert last.startswith("speedup vs rdflib at ") and "slowest stored query at" in last and "HTTP overhead" in last
     assert all(q.http is not None for q in report.sizes[0].queries)
     assert any(q.rdflib_capped for q in report.sizes[0].queries) and "> " in text
+    assert set(report.sizes[0].pages) == {"/id/undifferentiated-pleomorphic-sarcoma", "/id/soft-tissue-sarcoma"}
+    assert "entity pages over HTTP, med/p95 ms (target: under 300): /id/undifferentiated-pleomorphic-sarcoma " in text
 
 
 @pytest.mark.slow

@@ -75,14 +75,56 @@ def test_query_page_runs_a_stored_query(browser, server: str) -> None:
 
 
 @pytest.mark.slow
-def test_subtype_page_chart_in_the_browser(browser, server: str) -> None:
+def test_subtype_page_forest_plot_in_the_browser(browser, server: str) -> None:
     page, outside = _page(browser, server)
     page.goto(f"{server}/id/undifferentiated-pleomorphic-sarcoma")
-    circles = page.locator("svg.chart circle")
-    assert circles.count() > 3
-    title = circles.first.locator("title").text_content()
-    assert "%" in title
-    page.locator("svg.chart a").first.click()
+    points = page.locator("svg.forest a.point")
+    assert points.count() > 3
+    assert "%" in points.first.locator("title").text_content()
+    assert page.locator("svg.forest text.n").first.text_content().startswith("N ")
+    href = points.first.get_attribute("href")
+    points.first.click()
     page.wait_for_load_state()
-    assert "/id/" in page.url and page.locator("h1").inner_text()
+    assert page.url.endswith(href) and page.locator("h1").inner_text()
     assert outside == []
+
+
+@pytest.mark.slow
+def test_search_from_the_header(browser, server: str) -> None:
+    page, outside = _page(browser, server)
+    page.goto(f"{server}/id/pembrolizumab")
+    page.fill("header input[name=q]", "nct02301039")
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=nct02301039")
+    page.locator("ol.search-results a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/id/sarc028") and page.locator("h1").inner_text() == "SARC028"
+    assert outside == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/id/undifferentiated-pleomorphic-sarcoma", "/id/soft-tissue-sarcoma", "/"])
+def test_a_390_px_screen_shows_the_forest_plot_without_horizontal_overflow(browser, server: str, path: str) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{server}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than the screen"
+        if path != "/":
+            plots = page.locator("svg.forest")
+            assert plots.count() >= 1
+            for index in range(plots.count()):
+                box = plots.nth(index).bounding_box()
+                assert plots.nth(index).is_visible() and box is not None
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            # every label of every plot is inside its drawing (nothing clipped at its edges)
+            inside = page.evaluate("""() => [...document.querySelectorAll('svg.forest')].every(svg => {
+                const outer = svg.getBoundingClientRect();
+                return [...svg.querySelectorAll('text')].every(t => {
+                    const r = t.getBoundingClientRect();
+                    return r.left >= outer.left - 1 && r.right <= outer.right + 1;
+                });
+            })""")
+            assert inside, "a label of the forest plot runs past its edge"
+    finally:
+        page.close()

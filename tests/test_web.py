@@ -1,0 +1,272 @@
+"""The web interface in-process (Starlette's TestClient): search, case-insensitive ids, the
+forest plot's SVG, HTML error pages for browsers and JSON for programs."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from kg.app import create_app
+from kg.build import BuildResult
+from kg.forest import ForestRow, forest_plot
+from kg.pages import templates
+from kg.search import SearchIndex
+
+ID = "https://w3id.org/sarcoma-kg/id/"
+SVG = "{http://www.w3.org/2000/svg}"
+UPS = "/id/undifferentiated-pleomorphic-sarcoma"
+
+
+@pytest.fixture(scope="module")
+def client(built: BuildResult) -> Iterator[TestClient]:
+    assert built.output is not None
+    with TestClient(create_app(built.output, workers=1)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def search(client: TestClient) -> SearchIndex:
+    return client.app.state.search  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("query", "label", "field"), [
+    ("UPS", "undifferentiated pleomorphic sarcoma", "abbreviation"),
+    ("ups", "undifferentiated pleomorphic sarcoma", "abbreviation"),
+    ("MFS", "myxofibrosarcoma", "abbreviation"),
+    ("CTLA4", "CTLA-4", "gene symbol"),
+    ("nct02301039", "SARC028", "NCT id"),
+    ("SARC028", "SARC028", "acronym"),
+    ("soft tissue sarcoma", "soft tissue sarcoma", "label"),
+    ("10.1182/blood-2017-08-802926", "Akahori 2018", "DOI"),
+])
+def test_an_exact_name_ranks_first(search: SearchIndex, query: str, label: str, field: str) -> None:
+    hits = search.search(query)
+    assert hits and (hits[0].label, hits[0].field, hits[0].match) == (label, field, "exact"), hits[:3]
+
+
+def test_ranks_go_exact_then_prefix_then_substring_then_quotes(search: SearchIndex) -> None:
+    ranks = ["exact", "exact synonym", "prefix", "substring", "quote"]
+    for query in ["pembro", "sarcoma", "tertiary lymphoid", "UPS"]:
+        hits = search.search(query, limit=200)
+        order = [ranks.index(hit.match) for hit in hits]
+        assert order == sorted(order), query
+        assert len({hit.entity for hit in hits}) == len(hits), "one hit per entity"
+    assert search.search("pembro")[0].match == "prefix"
+    assert any(hit.match == "quote" for hit in search.search("tertiary lymphoid", limit=200))
+
+
+def test_a_search_for_nothing_finds_nothing(search: SearchIndex) -> None:
+    assert search.search("  ") == [] and search.search("--") == []
+    assert search.search("zzzz-no-such-name") == []
+
+
+def test_api_search_returns_json_in_the_openapi_shape(client: TestClient) -> None:
+    response = client.get("/api/search", params={"q": "ups", "limit": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["query"] == "ups" and 1 <= len(body["results"]) <= 5
+    first = body["results"][0]
+    assert first["url"] == UPS and first["id"] == ID + "undifferentiated-pleomorphic-sarcoma"
+    schema = client.get("/openapi.json").json()
+    assert "/api/search" in schema["paths"]
+    assert set(first) == set(schema["components"]["schemas"]["SearchResults"]["properties"]["results"]["items"]["properties"])
+
+
+@pytest.mark.parametrize("params", [{}, {"q": " "}, {"q": "ups", "limit": "0"}, {"q": "ups", "limit": "x"},
+                                   {"q": "ups", "limit": "201"}])
+def test_api_search_refuses_what_it_cannot_answer(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 400 and response.json()["error"] == "invalid parameter"
+
+
+def test_search_page_lists_hits_with_links(client: TestClient) -> None:
+    html = client.get("/search", params={"q": "NCT02301039"}).text
+    assert 'href="/id/sarc028"' in html and "NCT id: NCT02301039" in html
+    assert 'value="NCT02301039"' in html  # the header's box keeps the query
+    assert "Nothing in the graph" in client.get("/search", params={"q": "zzzz-no-such-name"}).text
+
+
+def test_every_page_has_the_search_box(client: TestClient) -> None:
+    for path in ["/", UPS, "/query", "/search", "/ontology/ImmuneCheckpointInhibitor"]:
+        assert re.search(r'<form class="search" role="search" action="/search"', client.get(path).text), path
+
+
+@pytest.mark.parametrize(("path", "target"), [
+    ("/id/SARC028", "/id/sarc028"),
+    ("/id/Undifferentiated-Pleomorphic-Sarcoma", UPS),
+    ("/id/PEMBROLIZUMAB?format=ttl", "/id/pembrolizumab?format=ttl"),
+])
+def test_an_id_in_another_case_redirects_to_its_page(client: TestClient, path: str, target: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code in {307, 308} and response.headers["location"] == target
+    assert client.get(path).status_code == 200
+
+
+def test_an_unknown_id_in_any_case_is_still_a_404(client: TestClient) -> None:
+    assert client.get("/id/No-Such-Thing", follow_redirects=False).status_code == 404
+
+
+def _forest(html: str) -> ET.Element:
+    match = re.search(r'<svg xmlns="http://www.w3.org/2000/svg" class="forest".*?</svg>', html, re.DOTALL)
+    assert match, "no forest plot"
+    return ET.fromstring(match.group(0))
+
+
+def test_forest_plot_points_link_to_measurements_and_show_n(client: TestClient) -> None:
+    svg = _forest(client.get(UPS).text)
+    assert svg.get("viewBox") and svg.get("width") == "100%"
+    assert svg.find(f"{SVG}title") is not None and svg.find(f"{SVG}desc") is not None
+    rows = svg.findall(f".//{SVG}g[@class='row']") + svg.findall(f".//{SVG}g[@class='row small']")
+    assert len(rows) >= 5
+    for row in rows:
+        point = row.find(f"{SVG}a[@class='point']")
+        assert point is not None and point.get("href") == "/id/" + row.get("data-measurement").removeprefix(ID)
+        assert client.get(point.get("href")).status_code == 200
+        n = row.find(f"{SVG}text[@class]")
+        texts = ["".join(t.itertext()) for t in row.iter(f"{SVG}text")]
+        assert any(re.match(r"N (\d+\*?|\?)", text) for text in texts), texts
+        assert n is not None
+        study = row.find(f".//{SVG}a[@class='study']")
+        assert study is not None and study.get("href").startswith("/id/")
+
+
+def test_forest_plot_marks_derived_intervals_and_small_groups(client: TestClient) -> None:
+    html = client.get(UPS).text
+    svg = _forest(html)
+    intervals = svg.findall(f".//{SVG}line[@class='ci derived']")
+    assert intervals, "the UPS page has values with a printed count and N"
+    captions = " ".join(" ".join(t.itertext()) for t in svg.iter(f"{SVG}text"))
+    assert re.search(r"95% CI [\d.]+–[\d.]+% \(derived\s+from\s+\d+/\d+\)", " ".join(captions.split())), captions
+    assert svg.findall(f".//{SVG}g[@class='row small']"), "UPS has values on fewer than 10 patients"
+    assert "N&lt;10" in html and "derived</em>" in html  # the table under the plot says so too
+
+
+def test_subtype_page_plots_median_pfs_and_os_in_months_without_intervals(client: TestClient) -> None:
+    html = client.get("/id/soft-tissue-sarcoma").text
+    plots = re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" class="forest".*?</svg>', html, re.DOTALL)
+    titles = ["".join(ET.fromstring(plot).find(f"{SVG}title").itertext()) for plot in plots]
+    assert [title.split(" (")[0] for title in titles] == [
+        "Reported objective response rates by regimen", "Reported median progression-free survival by regimen",
+        "Reported median overall survival by regimen"], titles
+    for plot in plots[1:]:
+        svg = ET.fromstring(plot)
+        assert not svg.findall(f".//{SVG}line[@class='ci derived']"), "a median has no interval"
+        ticks = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text") if t.get("class") == "tick"]
+        assert "0 mo" in ticks and len(set(ticks)) <= 9
+        for point in svg.iter(f"{SVG}a"):
+            if point.get("class") == "point":
+                assert "months" not in point.get("href") and point.get("href").startswith("/id/")
+    assert html.count('id="forest-orr-title"') == 1 and html.count('id="forest-os-title"') == 1
+
+
+def test_forest_rows_are_grouped_by_regimen_and_wrapped_not_clipped() -> None:
+    long = "an extremely long regimen name that would never fit beside the plot on a narrow phone screen"
+    rows = [ForestRow(ID + f"m{i}", ID + "r", long if i < 2 else "b regimen", rate, "ORR 23%", "UPS", ID + "s",
+                      "a study", "Wu 2025", "Table 2" if i else "text", 9, 40, None, None, None, i == 2, None)
+            for i, rate in enumerate([23, 40, 100])]
+    layout = forest_plot(rows)
+    assert [g["label"] for g in layout["groups"]] == [long, "b regimen"]
+    assert len(layout["groups"]) == 2 and len(layout["groups"][0]["lines"]) > 1
+    assert all(len(line) <= 56 for group in layout["groups"] for line in group["lines"])
+    assert [r["filled"] for r in layout["rows"]] == [False, True, True]
+    ys = [r["y"] for r in layout["rows"]]
+    assert ys == sorted(ys) and layout["height"] > ys[-1]
+    assert all(0 <= r["x"] <= layout["width"] for r in layout["rows"])
+
+
+def test_the_forest_plot_escapes_what_it_shows() -> None:
+    hostile = '<script>alert("x")</script>'
+    row = ForestRow(ID + "m", ID + "r", hostile, 50, hostile, hostile, ID + "s", hostile, hostile, hostile)
+    html = templates.get_template("forest.html").render(forest=forest_plot([row]))
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/no/such/page", 404), ("/api/queries/no-such-query", 404),
+                                              ("/id/no-such-thing", 404)])
+def test_a_browser_gets_an_html_error_page(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == status and response.headers["content-type"].startswith("text/html")
+    assert '<form class="search"' in response.text
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_a_program_gets_a_json_error(client: TestClient, accept: str | None) -> None:
+    response = client.get("/no/such/page", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 404 and response.json()["error"] == "not found"
+
+
+def test_a_wrong_method_says_which_are_allowed_on_a_page_too(client: TestClient) -> None:
+    response = client.delete("/id/sarc028", headers={"Accept": BROWSER})
+    assert response.status_code == 405 and "GET" in response.headers["allow"]
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_sparql_without_a_query_sends_a_browser_to_the_editor(client: TestClient) -> None:
+    response = client.get("/sparql", headers={"Accept": BROWSER}, follow_redirects=False)
+    assert response.status_code in {302, 303, 307} and response.headers["location"] == "/query"
+    for accept in [None, "*/*", "text/turtle"]:
+        description = client.get("/sparql", headers={"Accept": accept} if accept else {}, follow_redirects=False)
+        assert description.status_code == 200 and description.headers["content-type"].startswith("text/turtle")
+    query = client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": BROWSER}, follow_redirects=False)
+    assert query.status_code == 200, "a query from a browser is answered, not redirected"
+
+
+def test_property_headings_are_labels_not_curies(client: TestClient) -> None:
+    html = client.get("/id/pembrolizumab").text
+    assert 'title="skos:exactMatch">exact match</span>:' in html
+    assert ">skos:exactMatch:" not in html and "<th>skos:" not in html
+
+
+def test_the_access_log_has_a_line_per_request(client: TestClient) -> None:
+    import io
+
+    from kg.server import AccessLog
+
+    stream = io.StringIO()
+    logged = TestClient(AccessLog(client.app, stream=stream))  # the started app, without a second start
+    logged.get("/id/sarc028?format=ttl")
+    logged.get("/no/such/page")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"GET /id/sarc028 200 \d+\.\d ms", lines[0]), lines[0]
+    assert re.fullmatch(r"GET /no/such/page 404 \d+\.\d ms", lines[1]), lines[1]
+
+
+def test_serve_has_a_quiet_flag() -> None:
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    assert "--quiet" in CliRunner().invoke(main, ["serve", "--help"]).output
+
+
+@pytest.mark.parametrize(("numeric", "unit", "label", "expected"), [
+    ("19.7", "http://purl.obolibrary.org/obo/UO_0000035", "month", "19.7 months"),
+    ("1", "http://purl.obolibrary.org/obo/UO_0000036", "year", "1 year"),
+    ("49", "http://purl.obolibrary.org/obo/UO_0000034", "week", "49 weeks"),
+    ("23", "http://purl.obolibrary.org/obo/UO_0000187", "percent", ""),  # "23%" says it
+    ("46", "http://purl.obolibrary.org/obo/UO_0000189", "count unit", ""),
+    (None, "http://purl.obolibrary.org/obo/UO_0000035", "month", ""),
+])
+def test_a_reading_names_the_unit_where_the_print_does_not(numeric: str | None, unit: str, label: str,
+                                                          expected: str) -> None:
+    from kg.pages import reading
+
+    assert reading(numeric, unit, label) == expected
+
+
+def test_19_7_ms_reads_as_months_beside_the_value_as_printed(client: TestClient) -> None:
+    """'19.7 ms' is the source's abbreviation of months; the page keeps it and adds the reading."""
+    measurement = client.get("/id/m-huang-acse-9").text
+    assert "<strong>19.7 ms</strong>" in measurement and "(read as 19.7 months)" in measurement
+    study = client.get("/id/blay-2023-acse-pembrolizumab").text
+    assert re.search(r">19\.7 ms</a> <span class=\"reading\"[^>]*>\(19\.7 months\)</span>", study)
+    assert re.search(r">2\.75 ms</a> <span class=\"reading\"[^>]*>\(2\.75 months\)</span>", study)
+    assert not re.search(r"%</a> <span class=\"reading\"", study), "no reading beside a percentage"
