@@ -33,7 +33,7 @@ def test_pages_name_w3c_properties_in_words_with_their_curie(client: TestClient)
     html = client.get("/id/m-huang-pollack2020-3").text
     assert '<th title="rdfs:comment">comment</th>' in html and '<th title="rdf:type">type</th>' in html
     assert ">http://www.w3.org/" not in html and ">rdf:type<" not in html
-    assert re.search(r"<h3>evidence <small", html), "a nested node is headed by the property that links it"
+    assert re.search(r"<h3>has evidence <small", html), "a nested node is headed by the property that links it"
 
 
 def test_study_page_shows_provenance(client: TestClient) -> None:
