@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kg.errors import ConfigurationError, SarcomaKGError
+from kg.errors import ConfigurationError, DataError, SarcomaKGError
 from kg.export import EXPORT_FORMATS, GRAPH_FILE
 from kg.identifiers import sync_reference
 from kg.queries import get_query, load_queries
@@ -214,6 +214,31 @@ def sync_reference_command(source: Path) -> None:
         click.echo(f"updated {path}", err=True)
     if not changed:
         click.echo("data/reference is current", err=True)
+
+
+@main.command("coverage")
+@click.option("--sources", type=click.Path(path_type=Path, file_okay=False), default=Path("sources"),
+              show_default=True, help="The directory with the reviews' text (the repository's sources/).")
+@records_option
+@click.option("--list", "listed", type=click.Choice(["unexplained", "excluded", "held"]), default=None,
+              help="Also list the figures of this status (one per line: review, offset, figure, context, reason).")
+@click.option("--write-backlog", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the unexplained figures to this file as the new backlog (data/coverage/unexplained.tsv).")
+@_errors
+def coverage_command(sources: Path, records_dir: Path | None, listed: str | None, write_backlog: Path | None) -> None:
+    """Count the figures the reviews print that no structured value holds (exit 1 for one the backlog does not list)."""
+    from kg.coverage import check_coverage
+    from kg.coverage import write_backlog as write
+
+    report = check_coverage(sources, records_dir=records_dir)
+    for figure in report.of_status(listed) if listed else ():
+        click.echo(f"{figure.review}\t@{figure.offset}\t{figure.text}\t{figure.context}\t{figure.reason}")
+    click.echo(report.summary())
+    if write_backlog is not None:
+        write(report.of_status("unexplained"), write_backlog)
+        click.echo(f"wrote {write_backlog}", err=True)
+    elif report.new:
+        raise DataError(report.problems(), stage="coverage")
 
 
 @main.command("serve")

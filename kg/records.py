@@ -32,6 +32,7 @@ __all__ = [
     "load_records",
     "load_schema",
     "number_lexical",
+    "numbers_in",
     "resolve_ref",
 ]
 
@@ -358,7 +359,7 @@ def _word_numbers(text: str) -> set[Decimal]:
     return found
 
 
-def _numbers_in(text: str) -> set[Decimal]:
+def numbers_in(text: str) -> set[Decimal]:
     """The numbers written in a text.
 
     In digits with a decimal point or comma ("7.7", "65·6", "7,7"), with thousands separators
@@ -404,7 +405,7 @@ def _figure_after_bound(window: str) -> set[Decimal]:
     ("more than half (52%)")."""
     first = window.split()[0]
     if _NUMBER.search(first) or not _word_numbers(first):
-        return _numbers_in(first)
+        return numbers_in(first)
     return _word_numbers(window)
 
 
@@ -430,7 +431,7 @@ def _as_written_problems(record: Record) -> Iterator[Problem]:
         if number is None or isinstance(number, bool) or not isinstance(number, int | float) or not texts:
             continue
         written = Decimal(number_lexical(number))
-        if any(written in _numbers_in(text) for text in texts):
+        if any(written in numbers_in(text) for text in texts):
             continue
         where = " or ".join(f"{source} {_text_at(record.data, source)!r}" for source in sources
                             if _text_at(record.data, source) is not None)

@@ -23,7 +23,7 @@ from kg.cli import main
 from kg.convert import records_to_graph
 from kg.errors import DataError
 from kg.quality import quality_problems
-from kg.records import _numbers_in, default_records_dir, load_records
+from kg.records import numbers_in, default_records_dir, load_records
 from kg.rules import apply_rules
 from kg.validation import shacl_problems
 
@@ -226,12 +226,12 @@ def test_numbers_with_thousands_separators_and_in_words_are_written(records_copy
                                               ("7,7%", "7.7"), ("65·6%", "65.6"), ("twenty-one", "21"),
                                               ("Thirty patients", "30"), ("one hundred and five", "105")])
 def test_numbers_in(text: str, number: str) -> None:
-    assert Decimal(number) in _numbers_in(text)
+    assert Decimal(number) in numbers_in(text)
 
 
 @pytest.mark.parametrize(("text", "number"), [("65-6%", "65.6"), ("one and two", "3"), ("1,0865", "10865")])
 def test_numbers_not_in(text: str, number: str) -> None:
-    assert Decimal(number) not in _numbers_in(text)
+    assert Decimal(number) not in numbers_in(text)
 
 
 def test_build_refuses_a_directory_that_holds_no_earlier_output(tmp_path: Path) -> None:
