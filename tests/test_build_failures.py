@@ -23,7 +23,7 @@ from kg.cli import main
 from kg.convert import records_to_graph
 from kg.errors import DataError
 from kg.quality import quality_problems
-from kg.records import numbers_in, default_records_dir, load_records
+from kg.records import default_records_dir, load_records, numbers_in
 from kg.rules import apply_rules
 from kg.validation import shacl_problems
 

@@ -224,13 +224,22 @@ def test_property_headings_are_labels_not_curies(client: TestClient) -> None:
     assert ">skos:exactMatch:" not in html and "<th>skos:" not in html
 
 
-def test_the_access_log_has_a_line_per_request(client: TestClient) -> None:
+def test_the_access_log_has_a_line_per_request() -> None:
+    """On an app of its own: the session's app talks to its query workers on its own event loop,
+    which a second TestClient (another loop) must not use."""
     import io
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
 
     from kg.server import AccessLog
 
+    async def page(request: object) -> PlainTextResponse:
+        return PlainTextResponse("a page")
+
     stream = io.StringIO()
-    logged = TestClient(AccessLog(client.app, stream=stream))  # the started app, without a second start
+    logged = TestClient(AccessLog(Starlette(routes=[Route("/id/sarc028", page)]), stream=stream))
     logged.get("/id/sarc028?format=ttl")
     logged.get("/no/such/page")
     lines = stream.getvalue().splitlines()
