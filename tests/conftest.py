@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -216,6 +217,49 @@ def client(built: BuildResult) -> Iterator[TestClient]:
     assert built.output is not None
     with app_client(built.output, limits=Limits(timeout=2, max_rows=5000)) as test_client:
         yield test_client
+
+
+@contextlib.contextmanager
+def counting_listener(*, answer: bool = True) -> Iterator[tuple[list[object], int]]:
+    """A loopback listener that counts the connections it gets (for the network-sandbox tests):
+    it hangs each up at once, or (``answer`` False) accepts it and never answers, as a slow
+    internal service would.
+
+    :param answer: hang up at once (True) or hold the connection open (False)
+    :returns: the list of callers' addresses (filled as they call) and the port
+    """
+    import socket
+    import threading
+
+    called: list[object] = []
+    held: list[socket.socket] = []
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.05)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    connection, address = listener.accept()
+                except TimeoutError:
+                    continue
+                called.append(address)
+                if answer:
+                    connection.close()
+                else:
+                    held.append(connection)
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            yield called, listener.getsockname()[1]
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            for connection in held:
+                connection.close()
 
 
 def oxigraph_binary() -> Path:

@@ -211,10 +211,8 @@ def _group_strategy(port: int):  # type: ignore[no-untyped-def]
 
 
 def test_what_every_layer_accepts_never_reaches_the_network() -> None:
-    import socket
-    import threading
-
     import pyoxigraph as ox
+    from conftest import counting_listener
     from hypothesis import HealthCheck, given, settings
 
     from kg.errors import QueryError
@@ -222,25 +220,7 @@ def test_what_every_layer_accepts_never_reaches_the_network() -> None:
 
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/o")))
-    called: list[object] = []
-    stop = threading.Event()
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.05)
-        port = listener.getsockname()[1]
-
-        def hang_up() -> None:
-            while not stop.is_set():
-                try:
-                    connection, address = listener.accept()
-                except TimeoutError:
-                    continue
-                called.append(address)
-                connection.close()
-
-        thread = threading.Thread(target=hang_up, daemon=True)
-        thread.start()
+    with counting_listener() as (called, port):
         seen = {"accepted": 0, "refused": 0, "service": 0}
 
         @settings(max_examples=1000, deadline=None, derandomize=True,
@@ -266,10 +246,6 @@ def test_what_every_layer_accepts_never_reaches_the_network() -> None:
             seen["service"] += reached
             assert not (accepted and reached), f"accepted, yet Oxigraph called out: {text!r}"
 
-        try:
-            check()
-        finally:
-            stop.set()
-            thread.join(timeout=5)
+        check()
     # the generator makes both kinds, or the property says little
     assert seen["accepted"] > 20 and seen["service"] > 20, seen

@@ -7,57 +7,20 @@ the applicable tests of the W3C SPARQL 1.1 Protocol manifest (``tests/fixtures/w
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import rdflib
+from conftest import counting_listener
 
 MANIFEST = Path(__file__).resolve().parent / "fixtures" / "w3c-protocol" / "manifest.ttl"
 REPEAT = 4
-
-
-@contextlib.contextmanager
-def listening(*, answer: bool) -> Iterator[tuple[list[object], int]]:
-    """A loopback listener that counts connections; it hangs each up at once, or (``answer``
-    False) accepts it and never answers, as a slow internal service would."""
-    called: list[object] = []
-    held: list[socket.socket] = []
-    stop = threading.Event()
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.05)
-
-        def accept() -> None:
-            while not stop.is_set():
-                try:
-                    connection, address = listener.accept()
-                except TimeoutError:
-                    continue
-                called.append(address)
-                if answer:
-                    connection.close()
-                else:
-                    held.append(connection)
-
-        thread = threading.Thread(target=accept, daemon=True)
-        thread.start()
-        try:
-            yield called, listener.getsockname()[1]
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-            for connection in held:
-                connection.close()
 
 
 def probes(port: int) -> list[str]:
@@ -77,7 +40,7 @@ def probes(port: int) -> list[str]:
 
 @pytest.mark.parametrize("answer", [True, False], ids=["hangs-up", "never-answers"])
 def test_no_probe_reaches_the_network_and_every_one_is_refused(server: str, answer: bool) -> None:
-    with listening(answer=answer) as (called, port):
+    with counting_listener(answer=answer) as (called, port):
         for query in probes(port):
             for _ in range(REPEAT):
                 started = time.monotonic()
@@ -92,7 +55,7 @@ def test_no_probe_reaches_the_network_and_every_one_is_refused(server: str, answ
 def test_the_server_keeps_serving_while_it_is_probed(server: str) -> None:
     """Against a listener that never answers, the probes came back after 60 s each and every
     other request waited (issue 18). Now each is refused, and other requests go on."""
-    with listening(answer=False) as (called, port):
+    with counting_listener(answer=False) as (called, port):
         probing = threading.Event()
 
         def probe() -> None:
