@@ -128,25 +128,16 @@ def test_oxigraph_server_answers_like_the_embedded_store(query: StoredQuery, par
     assert query.is_violation_check or sum(expected[1].values()) > 0
 
 
-#: Stored queries Virtuoso 7.2.5 does not answer like the other engines yet, and why (README, "Scale").
-VIRTUOSO_NOT_YET = {
-    "compare-regimens": "Virtuoso 7.2.5 returns no rows for a UNION whose branches join on the parameters' "
-                        "VALUES (the regimens of each side); not yet rewritten",
-}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("query", "params"), CASES, ids=CASE_IDS)
 def test_virtuoso_answers_like_the_embedded_store(query: StoredQuery, params: dict[str, str] | None,
                                                   store: ox.Store, virtuoso_server: str) -> None:
     """Regressions: on Virtuoso 7.2 therapies-by-target gave 77 rows instead of 28 (NOT EXISTS
     over rdfs:subClassOf+), outcomes-by-therapy stopped with SP031 (a BIND inside an OPTIONAL),
-    and subtype-outside-hierarchy found every subtype (skos:broader+ inside MINUS)."""
+    and subtype-outside-hierarchy found every subtype (skos:broader+ inside MINUS); compare-regimens
+    got no rows (a UNION whose branches joined on the parameters' VALUES)."""
     expected, actual = _embedded(store, query, params), _over_http(virtuoso_server, query, params,
                                                                   graph=VIRTUOSO_GRAPH)
-    if query.name in VIRTUOSO_NOT_YET:
-        assert expected != actual, f"{query.name} agrees on Virtuoso now: take it out of VIRTUOSO_NOT_YET"
-        pytest.xfail(VIRTUOSO_NOT_YET[query.name])
     assert expected == actual, _differences(expected, actual)
 
 
