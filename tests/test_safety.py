@@ -223,7 +223,7 @@ def test_what_every_layer_accepts_never_reaches_the_network() -> None:
     with counting_listener() as (called, port):
         seen = {"accepted": 0, "refused": 0, "service": 0}
 
-        @settings(max_examples=1000, deadline=None, derandomize=True,
+        @settings(max_examples=500, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
         @given(_group_strategy(port))
         def check(middle: str) -> None:
