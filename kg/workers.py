@@ -498,6 +498,10 @@ class QueryPool:
                 async with asyncio.timeout(self.limits.timeout):
                     return await self._idle.get()
             except TimeoutError:
+                # A replacement may have been put in the queue just as the timer fired: the
+                # get() was woken, then cancelled before it took the worker.
+                if not self._idle.empty():
+                    return self._idle.get_nowait()
                 if not self._starting:
                     raise ServerBusy(f"all {self.size} query workers stayed busy for {self.limits.timeout:g} s, "
                                      "so the query was not run; try again later",
