@@ -17,11 +17,12 @@ from starlette.routing import Route, Router
 from kg import __version__
 from kg.endpoint import error_response, requested_media_types, run_protocol_query
 from kg.errors import QueryError
+from kg.formats import RDF_MEDIA_TYPES, RESULT_MEDIA_TYPES
 from kg.identifiers import DATA_LICENSE, get_converter
 from kg.pages import error_page, local_path
 from kg.queries import StoredQuery, load_queries
 from kg.search import MATCHES, SearchIndex
-from kg.workers import OWN_MAX_ROWS, RDF_TYPES, RESULT_TYPES, QueryPool
+from kg.workers import OWN_MAX_ROWS, QueryPool
 
 __all__ = ["SEARCH_LIMIT", "api_router", "openapi_document", "search_results"]
 
@@ -68,7 +69,7 @@ def _operation(query: StoredQuery) -> dict[str, Any]:
             "name": parameter.name, "in": "query", "description": description,
             "required": parameter.required and parameter.default is None, "schema": schema,
         })
-    results = {media_type: {"schema": {"type": "string"}} for media_type in RESULT_TYPES}
+    results = {media_type: {"schema": {"type": "string"}} for media_type in RESULT_MEDIA_TYPES}
     return {
         "operationId": query.name.replace("-", "_"),
         "summary": query.summary,
@@ -122,8 +123,8 @@ def openapi_document(queries: dict[str, StoredQuery], *, server_url: str = "/") 
                         "description": "a SPARQL query; without it the Service Description is returned"}],
         "responses": {
             "200": {"description": "results by Accept", "content": {
-                **{t: {"schema": {"type": "string"}} for t in RESULT_TYPES},
-                **{t: {"schema": {"type": "string"}} for t in RDF_TYPES}}},
+                **{t: {"schema": {"type": "string"}} for t in RESULT_MEDIA_TYPES},
+                **{t: {"schema": {"type": "string"}} for t in RDF_MEDIA_TYPES}}},
             "400": _error("malformed query (the parser's message)"),
             "403": _error("update, SERVICE or FROM refused"),
             "413": _error("the query is longer than the endpoint accepts (POST longer queries)"),
@@ -207,12 +208,11 @@ def api_router(pool: QueryPool, search: SearchIndex) -> Router:
         params.pop("format", None)
         params.pop("output", None)  # as /sparql: the result format
         query = queries[name]
-        try:
-            query.check_names(params)
-            found = {name: await pool.rows(text) for name, text in query.lookups(params).items()}
-            text = query.render(query.resolve(params, found))
-        except QueryError as error:
-            return error_response(400, "invalid parameter", str(error))
+        # A ParameterError is a 400 "invalid parameter"; a busy server or a timeout while a
+        # parameter is looked up is answered as such (kg.errors, the app's one handler).
+        query.check_names(params)
+        found = {name: await pool.rows(text) for name, text in query.lookups(params).items()}
+        text = query.render(query.resolve(params, found))
         result_type, rdf_type = requested_media_types(request, dict(request.query_params))
         # A stored query is the project's own text with values bound as escaped terms: no row
         # cap (the ad-hoc one would break it on a larger graph), the byte cap still applies.

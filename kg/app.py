@@ -26,11 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg.api import api_router
 from kg.endpoint import negotiate, sparql_router
-from kg.export import FORMATS, MEDIA_TYPES, bind_prefixes
+from kg.errors import SarcomaKGError
+from kg.export import bind_prefixes
+from kg.formats import RDF_MEDIA_TYPES
 from kg.pages import error_page, pages_router
 from kg.search import SearchIndex
 from kg.void import service_description, statistics_query, void_graph
-from kg.workers import RDF_TYPES, Limits, QueryPool
+from kg.workers import Limits, QueryPool
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
 
@@ -64,8 +66,6 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 _STATIC = Path(__file__).resolve().parent / "static"
-#: rdflib's serialiser of each RDF media type.
-_RDFLIB_FORMATS = {media_type: FORMATS[fmt] for fmt, media_type in MEDIA_TYPES.items()}
 
 
 def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
@@ -96,14 +96,14 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
             await pool.stop()
 
     def rdf_response(request: Request, make_graph: Callable[[], Graph]) -> Response:
-        media_type = negotiate(request.headers.get("accept"), RDF_TYPES)
+        media_type = negotiate(request.headers.get("accept"), RDF_MEDIA_TYPES)
         graph = bind_prefixes(make_graph())
-        return Response(graph.serialize(format=_RDFLIB_FORMATS[media_type], encoding="utf-8"),
+        return Response(graph.serialize(format=RDF_MEDIA_TYPES[media_type].rdflib, encoding="utf-8"),
                         media_type=media_type, headers={"Vary": "Accept"})
 
     def description(request: Request) -> Response:
         # a browser opening /sparql wants the editor; programs (any Accept but HTML first) the description
-        if negotiate(request.headers.get("accept"), {**RDF_TYPES, "text/html": None}) == "text/html":
+        if negotiate(request.headers.get("accept"), {**RDF_MEDIA_TYPES, "text/html": None}) == "text/html":
             return RedirectResponse("/query", status_code=303)
         endpoint = str(request.base_url).rstrip("/") + "/sparql"
         return rdf_response(request, lambda: service_description(endpoint, statistics))
@@ -126,6 +126,11 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
         return error_page(request, error.status_code, HTTPStatus(error.status_code).phrase.lower(), error.detail,
                           headers=dict(error.headers or {}))
 
+    async def sarcoma_error(request: Request, error: Exception) -> Response:
+        # every error of kg.errors knows its status, title and headers: JSON for programs, a page for browsers
+        assert isinstance(error, SarcomaKGError)
+        return error_page(request, error.http_status, error.title, str(error), headers=error.http_headers())
+
     async def server_error(request: Request, error: Exception) -> Response:
         response = error_page(request, 500, "internal server error",
                               "the server failed to answer this request; the error is in its log")
@@ -138,7 +143,8 @@ def create_app(graph_file: Path, *, store_dir: Path | None = None, workers: int 
     cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                       allow_headers=["Accept", "Content-Type"])
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_SecurityHeaders), cors],
-                    exception_handlers={HTTPException: http_error, Exception: server_error})
+                    exception_handlers={HTTPException: http_error, SarcomaKGError: sarcoma_error,
+                                        Exception: server_error})
     app.state.pool = pool
     app.state.search = search
     return app

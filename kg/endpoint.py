@@ -23,28 +23,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from kg.errors import QueryError, WorkerError
-from kg.safety import QueryRefused
-from kg.workers import RDF_TYPES, RESULT_TYPES, QueryPool, QueryResult, QueryTimeout, ResultTooLarge, ServerBusy
+from kg.errors import ResultTooLarge
+from kg.formats import RDF_MEDIA_TYPES, RESULT_MEDIA_TYPES, UnknownFormat, rdf_format, result_format
+from kg.workers import QueryPool, QueryResult
 
 __all__ = [
-    "SparqlEndpoint", "error_response", "negotiate", "requested_media_types", "run_protocol_query", "sparql_router",
-    "timeout_response",
+    "SparqlEndpoint", "error_response", "format_media_type", "negotiate", "requested_media_types", "run_protocol_query",
+    "sparql_router",
 ]
-
-#: Short names accepted in a ``format`` (or ``output``) parameter, as YASGUI and many
-#: clients send them, for SELECT/ASK results and for CONSTRUCT/DESCRIBE results.
-RESULT_ALIASES = {
-    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-    "csv": "text/csv", "tsv": "text/tab-separated-values",
-}
-RDF_ALIASES = {
-    "turtle": "text/turtle", "ttl": "text/turtle", "nt": "application/n-triples",
-    "ntriples": "application/n-triples", "n-triples": "application/n-triples",
-    "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json",
-    "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml", "xml": "application/rdf+xml",
-}
-
 
 def error_response(status: int, error: str, message: str, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """A JSON error body: ``{"error": ..., "message": ...}``.
@@ -56,17 +42,6 @@ def error_response(status: int, error: str, message: str, *, headers: Mapping[st
     :returns: the response
     """
     return JSONResponse({"error": error, "message": message, "status": status}, status_code=status, headers=headers)
-
-
-def timeout_response(error: QueryTimeout) -> JSONResponse:
-    """The 503 of a query that ran past the time limit, or found no free worker within it.
-
-    :param error: the timeout, or :class:`kg.workers.ServerBusy` with its ``retry_after``
-    :returns: the JSON error response (with ``Retry-After`` when the server was busy)
-    """
-    if isinstance(error, ServerBusy):
-        return error_response(503, "server busy", str(error), headers={"Retry-After": str(error.retry_after)})
-    return error_response(503, "query timeout", str(error))
 
 
 def negotiate(accept: str | None, offers: Mapping[str, object]) -> str:
@@ -109,34 +84,50 @@ def _media_types(accept: str | None, params: Mapping[str, str]) -> tuple[str, st
     result_type, rdf_type = None, None
     for entry in (params.get("format") or params.get("output") or "").lower().split(","):
         name = entry.strip()
-        if result_type is None and (chosen := RESULT_ALIASES.get(name, name)) in RESULT_TYPES:
-            result_type = chosen
-        if rdf_type is None and (chosen := RDF_ALIASES.get(name, name)) in RDF_TYPES:
-            rdf_type = chosen
-    return result_type or negotiate(accept, RESULT_TYPES), rdf_type or negotiate(accept, RDF_TYPES)
+        if result_type is None:
+            result_type = _result_media_type(name)
+        if rdf_type is None:
+            rdf_type = format_media_type(name)
+    return result_type or negotiate(accept, RESULT_MEDIA_TYPES), rdf_type or negotiate(accept, RDF_MEDIA_TYPES)
+
+
+def _result_media_type(name: str) -> str | None:
+    """The result media type a ``format`` entry names (a media type as given, or a short name)."""
+    if name in RESULT_MEDIA_TYPES:
+        return name
+    try:
+        return result_format(name).media_types[0]
+    except UnknownFormat:
+        return None
+
+
+def format_media_type(name: str) -> str | None:
+    """The RDF media type a ``format`` parameter names, if any: a short name, an alias
+    (``turtle``, ``rdf``, ``json`` for JSON-LD) or a media type.
+
+    :param name: the parameter's value
+    :returns: the media type, or None for a name that is no RDF format
+    """
+    try:
+        return rdf_format(name).media_type
+    except UnknownFormat:
+        return None
 
 
 async def _answer(pool: QueryPool, query: str, result_type: str, rdf_type: str, *, max_rows: int | None = None,
                   too_large_advice: str | None = None, base_iri: str | None = None,
-                  outside: bool = True) -> QueryResult | Response:
-    """Check and run a query: its result, or a JSON error response.
+                  outside: bool = True) -> QueryResult:
+    """Check and run a query; its errors go to the app's handler (:mod:`kg.errors` says how each is answered).
 
     ``too_large_advice`` replaces the worker's advice ("add a LIMIT") on a result over the cap.
     """
     try:
         return await pool.query(query, result_type=result_type, rdf_type=rdf_type, max_rows=max_rows,
                                 base_iri=base_iri, outside=outside)
-    except QueryRefused as error:
-        return error_response(403, "query refused", str(error))
-    except QueryTimeout as error:
-        return timeout_response(error)
     except ResultTooLarge as error:
-        message = str(error) if too_large_advice is None else f"{error.fact}; {too_large_advice}"
-        return error_response(422, "result too large", message)
-    except QueryError as error:
-        return error_response(400, "malformed query", str(error))
-    except WorkerError as error:
-        return error_response(500, "query failed", str(error))
+        if too_large_advice is None:
+            raise
+        raise ResultTooLarge(error.fact, advice=too_large_advice) from None
 
 
 def _content_type(result: QueryResult) -> str:
@@ -149,7 +140,7 @@ def _content_type(result: QueryResult) -> str:
 async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_type: str, *,
                              max_rows: int | None = None, empty_is_missing: str | None = None,
                              too_large_advice: str | None = None, outside: bool = True) -> Response:
-    """Check and run a query, turning every failure into a clear JSON error.
+    """Check and run a query and answer with its result.
 
     :param pool: the query workers
     :param query: SPARQL text
@@ -162,12 +153,11 @@ async def run_protocol_query(pool: QueryPool, query: str, result_type: str, rdf_
         add a LIMIT (the stored-query API)
     :param outside: the text comes from a client; False only for text rendered from the
         project's own query files with values bound as escaped terms (see :meth:`QueryPool.query`)
-    :returns: the result or a JSON error response
+    :returns: the result (or a 404 for ``empty_is_missing``)
+    :raises QueryError: as :meth:`kg.workers.QueryPool.query` (the app's handler answers it)
     """
     answer = await _answer(pool, query, result_type, rdf_type, max_rows=max_rows, too_large_advice=too_large_advice,
                            outside=outside)
-    if isinstance(answer, Response):
-        return answer
     if empty_is_missing is not None and answer.rows == 0:
         return error_response(404, "not found", f"{empty_is_missing} is not in the graph", headers={"Vary": "Accept"})
     return Response(answer.body, media_type=_content_type(answer), headers={"Vary": "Accept"})

@@ -1,8 +1,27 @@
 """The small error hierarchy of Sarcoma-KG.
 
-Each error maps to one exit code of the command line, as in pySHACL:
-``DataError`` (the data fails a check) exits 1, ``ConfigurationError`` (a file cannot be
-read, a tool is missing) exits 2.
+Each error knows its exit code on the command line, as in pySHACL (``DataError``, the data
+fails a check, exits 1; everything else 2), and its answer over HTTP: a status, a short
+title for the JSON body's ``error`` and the error page, and headers (``Retry-After``). The
+web layer has one handler that turns any of them into a response (:mod:`kg.app`).
+
+======================  ====  ===================
+error                   HTTP  title
+======================  ====  ===================
+``QueryError``          400   malformed query
+``ParameterError``      400   invalid parameter
+``QueryRefused``        403   query refused
+``ResultTooLarge``      422   result too large
+``QueryTimeout``        503   query timeout
+``ServerBusy``          503   server busy (with ``Retry-After``)
+``WorkerError``         500   query failed
+others                  500   server error
+======================  ====  ===================
+
+>>> ServerBusy("all workers are busy", retry_after=2).http_headers()
+{'Retry-After': '2'}
+>>> ParameterError("no such subtype").http_status
+400
 """
 
 from __future__ import annotations
@@ -13,9 +32,14 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigurationError",
     "DataError",
+    "ParameterError",
     "Problem",
     "QueryError",
+    "QueryRefused",
+    "QueryTimeout",
+    "ResultTooLarge",
     "SarcomaKGError",
+    "ServerBusy",
     "WorkerError",
 ]
 
@@ -40,9 +64,20 @@ class Problem:
 
 
 class SarcomaKGError(Exception):
-    """Base class of every error the package raises on purpose."""
+    """Base class of every error the package raises on purpose.
+
+    :cvar exit_code: the command line's exit status
+    :cvar http_status: the HTTP status of a response to it
+    :cvar title: its short name in an HTTP response
+    """
 
     exit_code = 2
+    http_status = 500
+    title = "server error"
+
+    def http_headers(self) -> dict[str, str]:
+        """Headers of an HTTP response to this error (none but for :class:`ServerBusy`)."""
+        return {}
 
 
 class ConfigurationError(SarcomaKGError):
@@ -68,12 +103,70 @@ class DataError(SarcomaKGError):
 
 
 class QueryError(SarcomaKGError):
-    """A SPARQL query or a stored-query parameter is malformed or not allowed.
+    """A SPARQL query is malformed or cannot be run (HTTP 400).
 
     :param message: the parser's (or the rule's) message, shown to the user as is
     """
 
     exit_code = 2
+    http_status = 400
+    title = "malformed query"
+
+
+class ParameterError(QueryError):
+    """A stored query's parameter is missing, unknown or names nothing in the graph (HTTP 400).
+
+    :param message: which parameter and why, for people
+    """
+
+    title = "invalid parameter"
+
+
+class QueryRefused(QueryError):
+    """A well-formed request the endpoint will not run: an update, SERVICE, a dataset (HTTP 403)."""
+
+    http_status = 403
+    title = "query refused"
+
+
+class QueryTimeout(QueryError):
+    """The query ran past the time limit and was stopped (HTTP 503)."""
+
+    http_status = 503
+    title = "query timeout"
+
+
+class ServerBusy(QueryTimeout):
+    """No worker became free within the time limit, so the query was not run (HTTP 503).
+
+    :param message: what happened, for people
+    :param retry_after: seconds after which a worker is likely free again
+    """
+
+    title = "server busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ResultTooLarge(QueryError):
+    """The result is larger than the row or byte cap (HTTP 422).
+
+    :param fact: what is over which cap
+    :param advice: what the client can do about it ("add a LIMIT")
+    """
+
+    http_status = 422
+    title = "result too large"
+
+    def __init__(self, fact: str, *, advice: str) -> None:
+        super().__init__(f"{fact}; {advice}")
+        self.fact = fact
+        self.advice = advice
 
 
 class WorkerError(SarcomaKGError):
@@ -84,3 +177,4 @@ class WorkerError(SarcomaKGError):
     """
 
     exit_code = 2
+    title = "query failed"

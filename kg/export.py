@@ -28,15 +28,14 @@ from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.term import Node
 
 from kg.errors import ConfigurationError
+from kg.formats import RDF_FORMATS, rdf_format
 from kg.identifiers import ONTOLOGY_NAMESPACE, get_converter
 from kg.resources import parse_turtle, read_json, resource_path
 
 __all__ = [
     "CONTEXT_FILE",
     "EXPORT_FORMATS",
-    "FORMATS",
     "GRAPH_FILE",
-    "MEDIA_TYPES",
     "OUTPUT_MARKERS",
     "BackgroundTurtle",
     "bind_prefixes",
@@ -56,14 +55,9 @@ __all__ = [
 
 #: The name of the built graph inside a build's output directory.
 GRAPH_FILE = "sarcoma-kg.ttl"
-#: Export format name → rdflib serializer name.
-FORMATS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
-#: Every format of ``sarcoma-kg export``: the RDF formats of the graph, the SSSOM
-#: mappings, the VoID description and the FHIR R5 Evidence bundle.
-EXPORT_FORMATS = (*FORMATS, "sssom", "void", "fhir")
-#: Export format name → media type.
-MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
-               "xml": "application/rdf+xml"}
+#: Every format of ``sarcoma-kg export``: the RDF formats of the graph (:mod:`kg.formats`),
+#: the SSSOM mappings, the VoID description and the FHIR R5 Evidence bundle.
+EXPORT_FORMATS = (*(fmt.name for fmt in RDF_FORMATS), "sssom", "void", "fhir")
 #: The JSON-LD context of the exports (in ``data/schema`` and in a release).
 CONTEXT_FILE = "sarcoma-kg.context.jsonld"
 
@@ -185,8 +179,8 @@ def serialize(graph: Graph, fmt: str = "ttl") -> bytes:
     :raises ValueError: for an unknown format
     :raises ConfigurationError: if the JSON-LD context cannot be loaded
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    chosen = rdf_format(fmt)
+    fmt = chosen.name
     out = Graph(bind_namespaces="none")
     out += graph
     bind_prefixes(out)
@@ -199,7 +193,7 @@ def serialize(graph: Graph, fmt: str = "ttl") -> bytes:
         stream = io.BytesIO()
         _ExactTurtleSerializer(out).serialize(stream, encoding="utf-8")
         return stream.getvalue()
-    return out.serialize(format=FORMATS[fmt], encoding="utf-8")
+    return out.serialize(format=chosen.rdflib, encoding="utf-8")
 
 
 class _ExactTurtleSerializer(TurtleSerializer):
@@ -299,7 +293,7 @@ def export_file(graph_file: Path, output: Path, fmt: str = "ttl") -> Path:
 
     :param graph_file: the built graph (Turtle)
     :param output: the file to write (replaced only once fully written)
-    :param fmt: an export format (see :data:`FORMATS`)
+    :param fmt: an RDF format's short name (:data:`kg.formats.RDF_FORMATS`)
     :returns: the written path
     :raises ConfigurationError: if the output cannot be written (checked before the graph is
         read), or the built graph is missing or cannot be parsed

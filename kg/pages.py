@@ -24,15 +24,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
 from kg.build import load_ontology
-from kg.endpoint import RDF_ALIASES, error_response, negotiate, run_protocol_query, timeout_response
+from kg.endpoint import error_response, format_media_type, negotiate, run_protocol_query
 from kg.errors import QueryError
-from kg.export import MEDIA_TYPES, serialize
+from kg.export import serialize
 from kg.forest import MONTHS, PERCENT, Axis, forest_plot, forest_rows
+from kg.formats import RDF_MEDIA_TYPES
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
 from kg.queries import page_query
 from kg.resources import resource_path
 from kg.search import SearchIndex
-from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge
+from kg.workers import OWN_MAX_ROWS, QueryPool
 
 __all__ = ["error_page", "local_path", "pages_router", "prefers_html", "property_label", "reading", "templates"]
 
@@ -142,19 +143,6 @@ templates.filters["property_label"] = property_label
 templates.filters["curie"] = lambda iri: _display_converter().compress(iri, passthrough=True)
 
 
-def _query_error_response(request: Request, error: QueryError) -> Response:
-    """The error for a page whose query failed: an HTML page for a browser, JSON otherwise."""
-    if isinstance(error, QueryTimeout):
-        response = timeout_response(error)
-        if not prefers_html(request):
-            return response
-        return error_page(request, 503, "the page took too long", str(error),
-                          headers={k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
-    if isinstance(error, ResultTooLarge):
-        return error_page(request, 422, "result too large", str(error))
-    return error_page(request, 400, "invalid IRI", str(error))
-
-
 async def _rows(pool: QueryPool, name: str, entity: str | None, **values: str) -> list[dict[str, str]]:
     text = page_query(name).render({"entity": entity, **values} if entity else values)
     return await pool.rows(text)
@@ -228,14 +216,10 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
 
 def _wanted(request: Request) -> str:
     """The media type a page request asks for: ``?format=`` first, then the Accept header (HTML by default)."""
-    offers = {_HTML: None, **RDF_TYPES}
+    offers = {_HTML: None, **RDF_MEDIA_TYPES}
     fmt = request.query_params.get("format")
-    wanted = RDF_ALIASES.get(fmt.lower(), fmt.lower()) if fmt else negotiate(request.headers.get("accept"), offers)
+    wanted = (format_media_type(fmt) or fmt.lower()) if fmt else negotiate(request.headers.get("accept"), offers)
     return wanted if wanted in offers else _HTML
-
-
-#: The export format of each RDF media type.
-_EXPORT_FORMATS = {media_type: fmt for fmt, media_type in MEDIA_TYPES.items()}
 
 
 @cache
@@ -243,7 +227,7 @@ def _ontology_document(media_type: str) -> bytes:
     """The shipped ontology in an RDF syntax (the Turtle file as it is)."""
     if media_type == "text/turtle":
         return resource_path("ontology", "sarcoma-kg.ttl").read_bytes()
-    return serialize(load_ontology(), _EXPORT_FORMATS[media_type])
+    return serialize(load_ontology(), RDF_MEDIA_TYPES[media_type].name)
 
 
 #: The kinds of entity whose page draws the forest plot of response rates.
@@ -296,23 +280,18 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
                 return not_found(iri)
             return error_response(404, "not found", f"{iri!r} is not a valid IRI ({error}), so it is not in the graph",
                                   headers={"Vary": "Accept"})
-        try:
-            if wanted != _HTML:
-                text = page_query("entity-description").render({"entity": iri})
-                return await run_protocol_query(pool, text, "application/sparql-results+json", wanted,
-                                                max_rows=OWN_MAX_ROWS, empty_is_missing=iri, outside=False)
-            page = await _page(pool, iri)
-        except QueryError as error:
-            return _query_error_response(request, error)
+        # a query's error (a timeout, a busy server) goes to the app's handler (kg.errors)
+        if wanted != _HTML:
+            text = page_query("entity-description").render({"entity": iri})
+            return await run_protocol_query(pool, text, "application/sparql-results+json", wanted,
+                                            max_rows=OWN_MAX_ROWS, empty_is_missing=iri, outside=False)
+        page = await _page(pool, iri)
         if page is None:
             return not_found(iri)
         return HTMLResponse(templates.get_template("entity.html").render(page=page), headers={"Vary": "Accept"})
 
     async def index(request: Request) -> Response:
-        try:
-            rows = await _rows(pool, "index-entities", None)
-        except QueryError as error:
-            return _query_error_response(request, error)
+        rows = await _rows(pool, "index-entities", None)
         kinds: dict[str, list[dict[str, str]]] = defaultdict(list)
         for row in rows:
             kinds[row["kind"].removeprefix(ONTOLOGY_NAMESPACE)].append(row)

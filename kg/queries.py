@@ -26,7 +26,7 @@ from typing import Any
 import pyoxigraph as ox
 import yaml
 
-from kg.errors import ConfigurationError, QueryError
+from kg.errors import ConfigurationError, ParameterError, QueryError
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.resources import resource_path
 from kg.store import run_query
@@ -106,7 +106,7 @@ class Parameter:
                 return ox.Literal(value.lower(), datatype=ox.NamedNode(_XSD + "boolean"))
             return ox.Literal(value)
         except ValueError as error:
-            raise QueryError(f"parameter {self.name!r}: {value!r} is not a valid {self.kind} ({error})") from error
+            raise ParameterError(f"parameter {self.name!r}: {value!r} is not a valid {self.kind} ({error})") from error
 
 
 def lookup_query(parameter: Parameter, value: str) -> str:
@@ -120,7 +120,7 @@ def lookup_query(parameter: Parameter, value: str) -> str:
     """
     text = value.strip()
     if not text:
-        raise QueryError(f"parameter {parameter.name!r}: an IRI, a CURIE, an id or a label is needed")
+        raise ParameterError(f"parameter {parameter.name!r}: an IRI, a CURIE, an id or a label is needed")
     plain = ":" not in text
     candidates = {
         "entity": _candidate(lambda: _expand(text)),
@@ -159,7 +159,7 @@ def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str,
         return ", ".join(f"{converter.compress(iri, passthrough=True)} ({labels[iri]})" for iri in iris[:8])
 
     if not matches:
-        raise QueryError(
+        raise ParameterError(
             f"parameter {parameter.name!r}: nothing in the graph is {value!r} (looked for an entity with that id, "
             "IRI or CURIE, one mapped to it, and one with that label, synonym, abbreviation or gene symbol)"
         )
@@ -169,7 +169,7 @@ def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str,
         if not fitting:
             kinds = " or ".join(converter.compress(iri, passthrough=True) for iri in parameter.classes)
             which = "which is not" if len(matches) == 1 else "none of which is"
-            raise QueryError(f"parameter {parameter.name!r}: {value!r} names {named(matches)}, {which} a {kinds}")
+            raise ParameterError(f"parameter {parameter.name!r}: {value!r} names {named(matches)}, {which} a {kinds}")
         matches = fitting
     for candidate in (value, value.lower()):  # an id (in any case), IRI or CURIE wins over a label
         try:
@@ -180,7 +180,7 @@ def resolve_entity(parameter: Parameter, value: str, rows: Sequence[Mapping[str,
             return given
     if len(matches) == 1:
         return matches[0]
-    raise QueryError(f"parameter {parameter.name!r}: {value!r} could be {named(matches)}; give one of these ids")
+    raise ParameterError(f"parameter {parameter.name!r}: {value!r} could be {named(matches)}; give one of these ids")
 
 
 def _expand(value: str) -> str:
@@ -238,7 +238,7 @@ class StoredQuery:
             value = values.get(parameter.name, parameter.default)
             if value is None:
                 if parameter.required:
-                    raise QueryError(f"query {self.name!r} needs a value for parameter {parameter.name!r}")
+                    raise ParameterError(f"query {self.name!r} needs a value for parameter {parameter.name!r}")
                 continue
             variables.append(f"?{parameter.variable}")
             terms.append(str(parameter.term(str(value))))
@@ -259,7 +259,7 @@ class StoredQuery:
         unknown = sorted(set(values) - {p.name for p in self.parameters})
         if unknown:
             known = ", ".join(p.name for p in self.parameters) or "none"
-            raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
+            raise ParameterError(f"query {self.name!r} has no parameter {', '.join(unknown)} (parameters: {known})")
 
     def usage(self) -> str:
         """One line naming the query, what it answers and its parameters (``query --list``).

@@ -38,7 +38,6 @@ from kg.errors import ConfigurationError
 from kg.export import (
     CONTEXT_FILE,
     EXPORT_FORMATS,
-    FORMATS,
     check_output_directory,
     check_output_file,
     export_file,
@@ -46,6 +45,7 @@ from kg.export import (
     serialize,
     write_atomically,
 )
+from kg.formats import RDF_FORMATS
 from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
 from kg.records import load_records
 from kg.resources import parse_turtle, resource_path
@@ -60,13 +60,8 @@ __all__ = [
 #: The files that serve a release from Virtuoso (``deploy/virtuoso``), as the tests run them.
 VIRTUOSO_FILES = ("virtuoso.ini", "load-virtuoso.sql")
 
-#: The graph's file in the release, by RDF format.
-RELEASE_GRAPH_FILES = {
-    "ttl": "sarcoma-kg.ttl",
-    "nt": "sarcoma-kg.nt",
-    "jsonld": "sarcoma-kg.jsonld",
-    "xml": "sarcoma-kg.rdf",
-}
+#: The graph's file in the release, by RDF format (``sarcoma-kg`` and the format's suffix).
+RELEASE_GRAPH_FILES = {fmt.name: f"sarcoma-kg{fmt.suffix}" for fmt in RDF_FORMATS}
 CHECKSUMS_FILE = "SHA256SUMS"
 #: The FHIR R5 export in a release.
 FHIR_FILE = "sarcoma-kg.fhir.json"
@@ -89,7 +84,7 @@ def export(graph_file: Path, output: Path, fmt: str = "ttl", *, records_dir: Pat
     :raises DataError: if the records fail a check (``sssom``)
     """
     check_output_file(output)
-    if fmt in FORMATS:
+    if fmt in RELEASE_GRAPH_FILES:
         return export_file(graph_file, output, fmt)
     if fmt == "void":
         statistics_rows = dataset_statistics(open_store(graph_file))

@@ -10,17 +10,16 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from kg.errors import QueryError
+from kg.formats import RDF_FORMATS, rdf_format
+from kg.formats import RESULT_FORMATS as SPARQL_RESULT_FORMATS
 from kg.identifiers import get_converter
 
 __all__ = ["RESULT_FORMATS", "format_results", "solutions_to_rows"]
 
-#: Result format name → pyoxigraph format (None: the text table).
+#: Result format name → pyoxigraph format (None: the text table): the table, then the
+#: SPARQL result formats of :mod:`kg.formats`.
 RESULT_FORMATS: dict[str, ox.QueryResultsFormat | None] = {
-    "table": None,
-    "json": ox.QueryResultsFormat.JSON,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-    "xml": ox.QueryResultsFormat.XML,
+    "table": None, **{fmt.name: fmt.oxigraph for fmt in SPARQL_RESULT_FORMATS},
 }
 
 
@@ -45,8 +44,12 @@ def solutions_to_rows(solutions: ox.QuerySolutions) -> tuple[list[str], list[dic
     return variables, rows
 
 
-#: Result format name → the RDF syntax a CONSTRUCT or DESCRIBE result is written in.
-_RDF_FORMATS = {"table": ox.RdfFormat.N_TRIPLES, "json": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
+#: Result format name → the RDF syntax a CONSTRUCT or DESCRIBE result is written in: the
+#: table's is N-Triples (a line per triple), and a result format's is the RDF format of that
+#: name (JSON-LD for ``json``, RDF/XML for ``xml``), if one has it.
+_RDF_NAMES = {name for fmt in RDF_FORMATS for name in (fmt.name, *fmt.aliases)}
+_RDF_FORMATS = {"table": rdf_format("nt").oxigraph,
+                **{name: rdf_format(name).oxigraph for name in RESULT_FORMATS if name in _RDF_NAMES}}
 
 
 def _line_ended(text: str) -> str:

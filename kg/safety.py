@@ -28,10 +28,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from kg.errors import QueryError
+from kg.errors import QueryError, QueryRefused
 
 __all__ = [
-    "MAX_NESTING", "QueryRefused", "QueryUnreadable", "check_parsed", "check_query", "check_read_only",
+    "MAX_NESTING", "QueryUnreadable", "check_parsed", "check_query", "check_read_only",
     "nesting_depth", "screen", "undeclared_prefixes", "update_keyword",
 ]
 
@@ -44,10 +44,6 @@ MAX_NESTING = 64
 #: ``RecursionError`` a few hundred levels deep, well before Oxigraph's own parser would
 #: crash on the same text.
 _PARSE_RECURSION_LIMIT = 10_000
-
-
-class QueryRefused(QueryError):
-    """A well-formed request the endpoint will not run (HTTP 403)."""
 
 
 class QueryUnreadable(QueryError):

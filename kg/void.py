@@ -13,6 +13,7 @@ from rdflib import DCTERMS, OWL, RDF, XSD, BNode, Graph, Literal, Namespace, URI
 from rdflib.namespace import VOID
 
 from kg import __version__
+from kg.formats import RDF_FORMATS, RESULT_FORMATS
 from kg.identifiers import DATA_LICENSE, DATA_NAMESPACE, ONTOLOGY_NAMESPACE
 from kg.queries import StoredQuery, page_query
 from kg.store import select
@@ -20,7 +21,7 @@ from kg.store import select
 __all__ = ["DATASET", "dataset_statistics", "service_description", "statistics_query", "void_graph"]
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
+W3C_FORMATS = Namespace("http://www.w3.org/ns/formats/")
 DATASET = URIRef("https://w3id.org/sarcoma-kg/dataset")
 #: The two reviews, as described in the graph (citation, DOI where there is one, licence).
 SOURCES = (URIRef(DATA_NAMESPACE + "huang2025"), URIRef(DATA_NAMESPACE + "wu2025"))
@@ -64,7 +65,7 @@ def void_graph(statistics: Mapping[str, int], *, endpoint: str | None = None) ->
         graph.add((DATASET, DCTERMS.source, source))
     graph.add((DATASET, VOID.uriSpace, Literal(DATA_NAMESPACE)))
     graph.add((DATASET, VOID.vocabulary, URIRef(ONTOLOGY_NAMESPACE)))
-    graph.add((DATASET, VOID.feature, FORMATS.Turtle))
+    graph.add((DATASET, VOID.feature, W3C_FORMATS.Turtle))
     if endpoint:
         graph.add((DATASET, VOID.sparqlEndpoint, URIRef(endpoint)))
     for key, field in (("triples", VOID.triples), ("entities", VOID.entities), ("properties", VOID.properties)):
@@ -92,9 +93,8 @@ def service_description(endpoint: str, statistics: Mapping[str, int]) -> Graph:
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, service))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
-        graph.add((service, SD.resultFormat, FORMATS[fmt]))
+    for w3c in (*(fmt.w3c for fmt in RESULT_FORMATS), *(fmt.w3c for fmt in RDF_FORMATS)):
+        graph.add((service, SD.resultFormat, W3C_FORMATS[w3c]))
     dataset = BNode("dataset")
     graph.add((service, SD.defaultDataset, dataset))
     graph.add((dataset, RDF.type, SD.Dataset))

@@ -28,37 +28,30 @@ import signal
 import socket
 import struct
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import ConfigurationError, QueryError, SarcomaKGError, WorkerError
-from kg.safety import QueryRefused, QueryUnreadable, check_query
+from kg.errors import (
+    ConfigurationError,
+    QueryError,
+    QueryRefused,
+    QueryTimeout,
+    ResultTooLarge,
+    SarcomaKGError,
+    ServerBusy,
+    WorkerError,
+)
+from kg.formats import RDF_MEDIA_TYPES, RESULT_MEDIA_TYPES, RdfFormat, ResultFormat
+from kg.safety import QueryUnreadable, check_query
 from kg.store import syntax_error_message
 
 __all__ = [
-    "OWN_MAX_ROWS", "RDF_TYPES", "RESULT_TYPES", "Limits", "QueryPool", "QueryResult", "QueryTimeout", "ResultTooLarge",
-    "ServerBusy",
+    "OWN_MAX_ROWS", "Limits", "QueryPool", "QueryResult",
 ]
-
-#: Media types for SELECT/ASK results, the first being the default.
-RESULT_TYPES: dict[str, ox.QueryResultsFormat] = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-    "application/json": ox.QueryResultsFormat.JSON,
-}
-#: Media types for CONSTRUCT/DESCRIBE results, the first being the default.
-RDF_TYPES: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
-
 
 #: The row cap of the server's own queries (entity pages, parameter lookups, statistics),
 #: which the public endpoint's ``--max-rows`` must not break; the byte cap still applies.
@@ -71,35 +64,6 @@ _logger = logging.getLogger(__name__)
 
 #: How much of a reply the event loop buffers before it stops reading from the worker.
 _STREAM_LIMIT = 1024 * 1024
-
-
-class QueryTimeout(QueryError):
-    """The query ran past the time limit and was stopped (HTTP 503)."""
-
-
-class ServerBusy(QueryTimeout):
-    """No worker became free within the time limit, so the query was not run (HTTP 503).
-
-    :param message: what happened, for people
-    :param retry_after: seconds after which a worker is likely free again
-    """
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class ResultTooLarge(QueryError):
-    """The result is larger than the row or byte cap (HTTP 413-like; reported as 422).
-
-    :param fact: what is over which cap
-    :param advice: what the client can do about it ("add a LIMIT")
-    """
-
-    def __init__(self, fact: str, *, advice: str) -> None:
-        super().__init__(f"{fact}; {advice}")
-        self.fact = fact
-        self.advice = advice
 
 
 @dataclass(frozen=True)
@@ -147,8 +111,10 @@ class _Capped(io.BytesIO):
         return written
 
 
-def _pick(media_type: str, offers: dict[str, Any]) -> tuple[str, Any]:
-    return (media_type, offers[media_type]) if media_type in offers else next(iter(offers.items()))
+def _pick(media_type: str, offers: Mapping[str, RdfFormat | ResultFormat]) -> tuple[str, Any]:
+    """The media type asked for (else the default, the first offer) and its Oxigraph format."""
+    chosen = media_type if media_type in offers else next(iter(offers))
+    return chosen, offers[chosen].oxigraph
 
 
 def _count_rows(body: bytes, results_format: ox.QueryResultsFormat) -> int:
@@ -217,7 +183,7 @@ def _execute(store: ox.Store, request: _Request, limits: Limits) -> QueryResult:
         raise QueryError(syntax_error_message(text, error)) from error
     sink = _Capped(limits.max_bytes)
     if isinstance(result, ox.QueryTriples):
-        media_type, rdf_format = _pick(media_types[1], RDF_TYPES)
+        media_type, rdf_format = _pick(media_types[1], RDF_MEDIA_TYPES)
         triples = []
         for count, triple in enumerate(result, start=1):
             if count > limits.max_rows:
@@ -232,7 +198,7 @@ def _execute(store: ox.Store, request: _Request, limits: Limits) -> QueryResult:
                                      advice="narrow the query") from None
             raise
         return QueryResult(media_type, sink.getvalue(), len(triples))
-    media_type, results_format = _pick(media_types[0], RESULT_TYPES)
+    media_type, results_format = _pick(media_types[0], RESULT_MEDIA_TYPES)
     try:
         result.serialize(sink, format=results_format)
     except OSError:

@@ -11,6 +11,7 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
+from kg.errors import ServerBusy, WorkerError
 from kg.queries import load_queries
 from kg.results import solutions_to_rows
 
@@ -130,3 +131,35 @@ def test_a_parameter_given_twice_is_a_400(client: TestClient) -> None:
     """Regression: subtype=ups&subtype=mfs silently used the last value."""
     response = client.get("/api/queries/trials-for-subtype", params=[("subtype", "ups"), ("subtype", "mfs")])
     assert response.status_code == 400 and "subtype given more than once" in response.json()["message"]
+
+
+def test_a_busy_server_while_a_parameter_is_looked_up_is_a_503_with_retry_after(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: ServerBusy, raised while /api/queries looked up a parameter's entity, is a
+    QueryError too, and came back as 400 "invalid parameter" instead of 503."""
+    async def busy(text: str) -> list[dict[str, str]]:
+        raise ServerBusy("all 2 query workers stayed busy for 2 s, so the query was not run", retry_after=2)
+
+    monkeypatch.setattr(client.app.state.pool, "rows", busy)  # type: ignore[attr-defined]
+    response = client.get("/api/queries/trials-for-subtype", params={"subtype": "UPS"})
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["error"] == "server busy"
+
+
+def test_a_failed_worker_is_a_json_500_for_programs_and_a_page_for_browsers(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a WorkerError in the stored-query API or on an entity page became
+    Starlette's plain-text 500 instead of the JSON error body (or the HTML error page)."""
+    async def failed(text: str) -> list[dict[str, str]]:
+        raise WorkerError("the query worker stopped unexpectedly")
+
+    monkeypatch.setattr(client.app.state.pool, "rows", failed)  # type: ignore[attr-defined]
+    response = client.get("/api/queries/trials-for-subtype", params={"subtype": "UPS"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "query failed", "message": "the query worker stopped unexpectedly",
+                               "status": 500}
+    page = client.get("/id/sarc028", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "the query worker stopped unexpectedly" in page.text
+    assert client.get("/id/sarc028", headers={"Accept": "application/json"}).json()["error"] == "query failed"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.safety import QueryRefused, check_read_only
+from kg.errors import QueryRefused
+from kg.safety import check_read_only
 
 ALLOWED = [
     "SELECT ?service WHERE { ?service <http://example.org/from> ?load }",

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import counting_listener
 
-from kg.errors import ConfigurationError, WorkerError
-from kg.workers import Limits, QueryPool, QueryTimeout, ResultTooLarge, ServerBusy
+from kg.errors import ConfigurationError, QueryTimeout, ResultTooLarge, ServerBusy, WorkerError
+from kg.workers import Limits, QueryPool
 
 LONG = "x" * 1000
 #: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
@@ -281,7 +281,7 @@ def test_a_disguised_service_is_refused_by_the_worker_however_often_it_is_sent(g
     """Regression (issue 18): the token check let a disguised SERVICE SILENT through; answered
     fast (the sandbox refused the connection, SILENT hid it), it then ran in the server process
     and reached the network. The worker now reads the query with a SPARQL parser first."""
-    from kg.safety import QueryRefused
+    from kg.errors import QueryRefused
 
     with counting_listener() as (called, port):
         async def body(pool: QueryPool) -> None:
