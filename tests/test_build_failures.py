@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from rdflib import Graph
 
 from kg.cli import main
 from kg.convert import records_to_graph
@@ -282,3 +283,23 @@ def test_a_bound_is_told_from_a_figure_beside_a_bound_word(value: str, numeric: 
 
     record = Record(kind="measurements", data={"id": "m", "value": value, "numeric": numeric}, file="f.yaml", index=0)
     assert bool(list(_bound_problems(record))) is is_bound
+
+
+@pytest.mark.parametrize("stage", ["shacl", "quality"])
+def test_the_build_stops_on_what_a_late_stage_finds(stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build runs SHACL and the quality queries and stops on a problem either finds (in
+    place of two tests that checked the built graph, which the build had already checked).
+    Reasoning is skipped (HermiT takes seconds and is tested on its own)."""
+    import kg.build
+    import kg.quality
+    import kg.validation
+    from kg.errors import DataError, Problem
+    from kg.reasoning import ReasoningResult
+
+    problem = Problem("graph", "skgid:x", "shacl:Violation" if stage == "shacl" else "x-violation", "planted")
+    monkeypatch.setattr(kg.build, "reason", lambda graph: ReasoningResult(added=Graph(), inferred=0))
+    monkeypatch.setattr(kg.validation, "shacl_problems", lambda *args, **kwargs: [problem] if stage == "shacl" else [])
+    monkeypatch.setattr(kg.quality, "quality_problems", lambda *args, **kwargs: [problem])
+    with pytest.raises(DataError) as raised:
+        kg.build.build_graph(serialize=False)
+    assert raised.value.stage == stage and raised.value.problems == [problem]

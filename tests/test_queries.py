@@ -60,11 +60,6 @@ def test_query_returns_expected_rows(name: str, case: dict, store: ox.Store) -> 
         )
 
 
-@pytest.mark.parametrize("query", list(quality_queries()), ids=lambda q: q.name)
-def test_violation_query_finds_nothing(query, store: ox.Store) -> None:
-    assert list(store.query(query.text)) == []
-
-
 VIOLATIONS = Path(__file__).parent / "fixtures" / "violations"
 
 

@@ -44,10 +44,6 @@ def test_invalid_fixture_fails_for_its_reason(path: Path) -> None:
         assert shacl_problems(_graph(path)) == [], f"{path.name}: a warning alone does not fail validation"
 
 
-def test_built_graph_conforms(built) -> None:
-    assert shacl_problems(built.graph) == []
-
-
 def test_every_shape_says_what_is_wrong() -> None:
     """Each constraint of a shape added for issue 20 carries a message and a severity (at the
     constraint or on its node shape)."""
