@@ -93,15 +93,33 @@ def _unescape_codepoints(query: str) -> str:
     return _CODEPOINT.sub(replace, query)
 
 
-@lru_cache(maxsize=256)
-def _refusal(query: str) -> str | None:
-    """The reason to refuse a query, or None (cached: dashboards send the same queries again)."""
-    tokens = _keywords(query) | _keywords(_unescape_codepoints(query))
-    if found := sorted(tokens & _UPDATE):
+def _scan(query: str) -> tuple[set[str], int]:
+    """One pass over a query's terminals: its bare words (upper case) and its deepest bracket
+    nesting; the words of its ``\\u`` unescaped form too when it has such an escape."""
+    keywords: set[str] = set()
+    depth = deepest = 0
+    for match in _TERMINAL.finditer(query):
+        if match["KEYWORD"]:
+            keywords.add(match["KEYWORD"].upper())
+            continue
+        token = match[0]
+        if token in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in _CLOSING:
+            depth = max(0, depth - 1)
+    if _CODEPOINT.search(query):
+        keywords |= _keywords(_unescape_codepoints(query))
+    return keywords, deepest
+
+
+def _keyword_refusal(keywords: set[str]) -> str | None:
+    """The reason to refuse a query with these bare words, or None."""
+    if found := sorted(keywords & _UPDATE):
         return f"SPARQL Update ({found[0]}) is not allowed: this endpoint is read-only"
-    if "SERVICE" in tokens:
+    if "SERVICE" in keywords:
         return "SERVICE is not allowed: this endpoint does not query other services"
-    if "FROM" in tokens:
+    if "FROM" in keywords:
         return "FROM and FROM NAMED are not allowed: the dataset is fixed (query the default graph)"
     return None
 
@@ -112,7 +130,7 @@ def update_keyword(query: str) -> str | None:
     :param query: SPARQL text
     :returns: the keyword, or None for a query with none
     """
-    found = sorted((_keywords(query) | _keywords(_unescape_codepoints(query))) & _UPDATE)
+    found = sorted(_scan(query)[0] & _UPDATE)
     return found[0] if found else None
 
 
@@ -146,7 +164,7 @@ def check_read_only(query: str) -> None:
     :param query: SPARQL text as received
     :raises QueryRefused: naming what is not allowed and why
     """
-    if (reason := _refusal(query)) is not None:
+    if (reason := _keyword_refusal(_scan(query)[0])) is not None:
         raise QueryRefused(reason)
 
 
@@ -159,15 +177,7 @@ def nesting_depth(query: str) -> int:
     >>> nesting_depth('SELECT * WHERE { ?s ?p "{{{" FILTER((1)) }')
     3
     """
-    depth = deepest = 0
-    for match in _TERMINAL.finditer(query):
-        token = match[0]
-        if token in _OPENING:
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in _CLOSING:
-            depth = max(0, depth - 1)
-    return deepest
+    return _scan(query)[1]
 
 
 def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
@@ -183,12 +193,12 @@ def screen(query: str, *, max_nesting: int = MAX_NESTING) -> None:
         raise error(message)
 
 
-@lru_cache(maxsize=256)
 def _screen_refusal(query: str, max_nesting: int) -> tuple[type[QueryError], str] | None:
-    """What :func:`screen` refuses, cached by text (a stored query's text comes again and again)."""
-    if (reason := _refusal(query)) is not None:
+    """What :func:`screen` refuses: the text is read once, for its words and its nesting."""
+    keywords, depth = _scan(query)
+    if (reason := _keyword_refusal(keywords)) is not None:
         return QueryRefused, reason
-    if (depth := nesting_depth(query)) > max_nesting:
+    if depth > max_nesting:
         return QueryError, (f"the query nests brackets {depth} levels deep; the most this endpoint accepts is "
                             f"{max_nesting}")
     return None
@@ -209,7 +219,6 @@ def _nodes(tree: Any) -> Iterator[Any]:
             stack.extend(node)
 
 
-@lru_cache(maxsize=256)
 def _parsed_refusal(query: str) -> tuple[type[QueryError], str] | None:
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import parseQuery
@@ -264,13 +273,21 @@ def check_parsed(query: str) -> None:
 
 
 def check_query(query: str) -> None:
-    """The verdict on a query from outside: :func:`screen`, then :func:`check_parsed`.
+    """The one verdict on a query from outside: :func:`screen`, then :func:`check_parsed`.
+
+    The text is scanned once and parsed once; the verdict is cached by text (dashboards and
+    the stored-query pages send the same texts again and again).
 
     :param query: SPARQL text as received
     :raises QueryRefused: for an update, SERVICE or a dataset clause
     :raises QueryUnreadable: when the safety parser cannot read the text
     :raises QueryError: for brackets nested deeper than :data:`MAX_NESTING`
     """
-    screen(query)
-    check_parsed(query)
+    if (refusal := _verdict(query)) is not None:
+        error, message = refusal
+        raise error(message)
 
+
+@lru_cache(maxsize=256)
+def _verdict(query: str) -> tuple[type[QueryError], str] | None:
+    return _screen_refusal(query, MAX_NESTING) or _parsed_refusal(query)

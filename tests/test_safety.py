@@ -171,14 +171,6 @@ def test_deep_nesting_is_a_400_before_any_parser_reads_it(query: str) -> None:
         screen(query)
 
 
-def test_the_examples_in_the_docstrings_run() -> None:
-    import doctest
-
-    import kg.safety
-
-    assert doctest.testmod(kg.safety).failed == 0
-
-
 # --- The verdict against the engine itself (hypothesis) ------------------------------------
 #
 # Texts are put together from pieces that tokenisers and parsers are known to read in

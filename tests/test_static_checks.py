@@ -26,3 +26,17 @@ def test_ruff_finds_nothing() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "kg", "tests"],
                             check=False, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, f"fix what ruff reports (ruff check --fix mends most):\n{result.stdout}{result.stderr}"
+
+
+def _modules_with_examples() -> list[str]:
+    return sorted(f"kg.{path.stem}" for path in (ROOT / "kg").glob("*.py") if ">>>" in path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", _modules_with_examples())
+def test_the_examples_in_the_docstrings_run(name: str) -> None:
+    """Every ``>>>`` example of a module's docstrings runs and prints what it shows."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted and result.failed == 0
