@@ -454,24 +454,26 @@ class QueryPool:
         """A free worker, waiting for one at most the time limit while every worker runs a query.
 
         Time spent while a worker is being replaced (loading its store) does not count: the
-        replacement will be free, and a store may take longer to load than the limit.
+        replacement will be free, and a store may take longer to load than the limit. One
+        wait on the queue is kept throughout, so requests get workers in the order they came.
         """
         assert self._idle is not None, "start() the pool first"
         if not self._idle.empty():  # no timer to set up when a worker is free
             return self._idle.get_nowait()
-        while True:
-            try:
-                async with asyncio.timeout(self.limits.timeout):
-                    return await self._idle.get()
-            except TimeoutError:
-                # A replacement may have been put in the queue just as the timer fired: the
-                # get() was woken, then cancelled before it took the worker.
-                if not self._idle.empty():
-                    return self._idle.get_nowait()
+        waiting = asyncio.ensure_future(self._idle.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiting}, timeout=self.limits.timeout)
+                if done:
+                    return waiting.result()
                 if not self._starting:
                     raise ServerBusy(f"all {self.size} query workers stayed busy for {self.limits.timeout:g} s, "
                                      "so the query was not run; try again later",
-                                     retry_after=max(1, math.ceil(self.limits.timeout))) from None
+                                     retry_after=max(1, math.ceil(self.limits.timeout)))
+        finally:
+            # a wait given up (busy, or the request cancelled) leaves its place; a worker it was
+            # just woken for stays in the queue for the next request (asyncio.Queue.get's contract)
+            waiting.cancel()
 
     async def _roundtrip(self, worker: _Worker, message: _Request) -> tuple[str, Any] | None:
         """Send a query, wait for the reply up to the time limit, and settle the worker.
