@@ -410,3 +410,14 @@ def test_sample_size_rules_take_the_n_of_the_same_group_only(measurement: str, s
     else:
         assert source == URIRef(skg + "SameGroupCount")
         assert graph.value(sizes[0], URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")) is not None
+
+
+def test_sample_size_rules_run_twice_give_one_source_each() -> None:
+    """Regression: rule 10 marked the sample sizes rule 11 had made in an earlier run as printed
+    too, when the rules ran again over a built graph (two sources on one node)."""
+    graph = Graph().parse(data=_SIZES, format="turtle")
+    graph += apply_rules(graph).added
+    graph += apply_rules(graph).added
+    source = URIRef("https://w3id.org/sarcoma-kg/ontology/sampleSizeSource")
+    nodes = set(graph.subjects(source, None))
+    assert nodes and all(len(list(graph.objects(node, source))) == 1 for node in nodes)
