@@ -8,7 +8,8 @@ DOIs). Each Evidence states:
 
 * ``statistic``: the statistic type (HL7's statistic-type codes where one fits: proportion,
   median, count, mean, hazard ratio; the project's label otherwise), the value with its UCUM
-  unit, the value as printed, the printed denominator as ``sampleSize.knownDataCount`` and
+  unit, the value as printed, the printed denominator (else the sample size the build took from the
+  count of the same group) as ``sampleSize.knownDataCount`` and
   numerator as ``numberOfEvents``, and the build's exact 95% interval as an
   ``attributeEstimate`` that says it is derived, not printed;
 * ``variableDefinition``: population, exposure (the regimen) and measured variable (the outcome);
@@ -181,6 +182,10 @@ def _statistic(row: dict[str, str]) -> EvidenceStatistic:
         sample_size = EvidenceStatisticSampleSize(
             knownDataCount=int(Decimal(row["denominator"])),
             description="the denominator the source prints with the value")
+    elif "sampleSize" in row:
+        sample_size = EvidenceStatisticSampleSize(
+            knownDataCount=int(Decimal(row["sampleSize"])),
+            description=f"{row['sampleSizeKind']}: {row['sampleSizeSource']} (not printed with the value)")
     estimates = None
     if "lower" in row:
         estimates = [EvidenceStatisticAttributeEstimate(

@@ -380,17 +380,36 @@ WRITTEN_IN: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "measurements": {"numeric": ("value",), "numerator": ("value",),
                      # a landmark time or a denominator is often printed beside the value
                      # ("PFS rate at 24 months: 38%"), so the quote may carry it instead
-                     "denominator": ("value", "evidence.quote"), "time_value": ("value", "evidence.quote")},
+                     "denominator": ("value", "evidence.quote"), "time_value": ("value", "evidence.quote"),
+                     # a sample size is written in the quote of its own evidence where it has one
+                     # (the first text found of these is the only one read), else beside the value
+                     "sample_size.size": ("sample_size.evidence.quote", "value", "evidence.quote")},
     "findings": {"cohort_size": ("population_text", "statement")},
 }
 
 
-def _text_at(data: Mapping[str, Any], path: str) -> str | None:
-    """The text at a dotted path of a record (``evidence.quote``), or None."""
+def _at(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of a record (``evidence.quote``), or None."""
     node: Any = data
     for key in path.split("."):
         node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def _text_at(data: Mapping[str, Any], path: str) -> str | None:
+    """The text at a dotted path of a record (``evidence.quote``), or None."""
+    node = _at(data, path)
     return node if isinstance(node, str) else None
+
+
+def _texts_for(data: Mapping[str, Any], name: str, sources: Sequence[str]) -> list[str]:
+    """The texts a number field must be written in: for a field of a nested object that has
+    its own evidence (a sample size), that evidence's quote only; else every source found."""
+    texts = [text for source in sources if (text := _text_at(data, source)) is not None]
+    parent = name.rpartition(".")[0]
+    if parent and sources and sources[0].startswith(parent + ".") and _text_at(data, sources[0]) is not None:
+        return texts[:1]
+    return texts
 
 
 #: Words that make the figure after them a bound ("over two years", "exceeded 80%"), and
@@ -426,15 +445,15 @@ def _bound_problems(record: Record) -> Iterator[Problem]:
 def _as_written_problems(record: Record) -> Iterator[Problem]:
     """Numbers that are not written in the text they come from (rule numeric-as-written)."""
     for name, sources in WRITTEN_IN.get(record.kind, {}).items():
-        number = record.data.get(name)
-        texts = [text for source in sources if (text := _text_at(record.data, source)) is not None]
+        number = _at(record.data, name)
+        texts = _texts_for(record.data, name, sources)
         if number is None or isinstance(number, bool) or not isinstance(number, int | float) or not texts:
             continue
         written = Decimal(number_lexical(number))
         if any(written in numbers_in(text) for text in texts):
             continue
         where = " or ".join(f"{source} {_text_at(record.data, source)!r}" for source in sources
-                            if _text_at(record.data, source) is not None)
+                            if _text_at(record.data, source) in texts)
         yield Problem(
             record.file, record.id, "numeric-as-written",
             f"{name} {number_lexical(number)} is not a number written in {where}; "

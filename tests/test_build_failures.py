@@ -216,6 +216,7 @@ def test_numbers_with_thousands_separators_and_in_words_are_written(records_copy
             unit: count
             numerator: 21
             denominator: 30
+            sample_size: {size: 30, kind: EvaluablePatients}
             evidence: {review: huang2025, location: Table 1, reference: ref-tawbi-2017, reference_number: 64,
                        quote: "18% in STS 5% in BS"}
         """), encoding="utf-8")

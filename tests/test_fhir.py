@@ -119,3 +119,13 @@ def test_the_cli_writes_the_bundle(built, tmp_path: Path) -> None:
 
 def test_the_bundle_is_the_same_for_the_same_graph(store: ox.Store) -> None:
     assert evidence_bundle(store).model_dump_json() == evidence_bundle(store).model_dump_json()
+
+
+def test_a_sample_size_taken_from_the_same_groups_count_says_so(document: dict) -> None:
+    """Issue 20 item 2: a value with no printed denominator carries the N of its group's only
+    count, with its kind and how it was obtained (SARC028's UPS "ORR 40%" beside "10 UPS")."""
+    evidence = _resources(document, "Evidence")["m-wu-sarc028-5"]
+    sample = evidence["statistic"][0]["sampleSize"]
+    assert sample["knownDataCount"] == 10
+    assert sample["description"] == "enrolled patients: count of the same group (not printed with the value)"
+    assert "numberOfEvents" not in evidence["statistic"][0]

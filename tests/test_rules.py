@@ -335,3 +335,89 @@ def test_small_group_rule_flags_values_on_fewer_than_ten(measurement: str, size:
         assert added.value(node, URIRef(skg + "smallGroupSize")).toPython() == size
     elif size == "no size":
         assert added.value(node, URIRef(skg + "smallGroupSize")) is None
+
+
+_SIZES = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+id:enrolled a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:arm ; skg:population id:sts ;
+    skg:numericValue 92 ; skg:evidence [ skg:primarySource id:paper ] .
+id:others a skg:OutcomeMeasurement ; skg:endpoint skg:EvaluableCount ; skg:arm id:arm ; skg:population id:sts ;
+    skg:numericValue 24 ; skg:residualGroup true ; skg:evidence [ skg:primarySource id:paper ] .
+id:ups-count a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:arm ; skg:population id:ups ;
+    skg:numericValue 12 ; skg:evidence [ skg:primarySource id:paper ] .
+id:median a skg:OutcomeMeasurement ; skg:endpoint skg:MedianPFS ; skg:arm id:arm ; skg:population id:sts ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:other-paper a skg:OutcomeMeasurement ; skg:endpoint skg:MedianPFS ; skg:arm id:arm ; skg:population id:sts ;
+    skg:evidence [ skg:primarySource id:other ] .
+id:lms a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:arm id:arm ; skg:population id:lms ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:pooled a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:arm id:arm ; skg:population id:sts ;
+    skg:pooledSubtype id:ups ; skg:evidence [ skg:primarySource id:paper ] .
+id:no-arm a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:population id:sts ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:evaluable-a a skg:OutcomeMeasurement ; skg:endpoint skg:EvaluableCount ; skg:arm id:two ; skg:population id:sts ;
+    skg:numericValue 40 ; skg:evidence [ skg:primarySource id:paper ] .
+id:evaluable-b a skg:OutcomeMeasurement ; skg:endpoint skg:EvaluableCount ; skg:arm id:two ; skg:population id:sts ;
+    skg:numericValue 84 ; skg:evidence [ skg:primarySource id:paper ] .
+id:enrolled-two a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:two ; skg:population id:sts ;
+    skg:numericValue 86 ; skg:evidence [ skg:primarySource id:paper ] .
+id:between-two a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:arm id:two ; skg:population id:sts ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:evaluable-one a skg:OutcomeMeasurement ; skg:endpoint skg:EvaluableCount ; skg:arm id:three ; skg:population id:sts ;
+    skg:numericValue 30 ; skg:evidence [ skg:primarySource id:paper ] .
+id:enrolled-one a skg:OutcomeMeasurement ; skg:endpoint skg:EnrolledCount ; skg:arm id:three ; skg:population id:sts ;
+    skg:numericValue 33 ; skg:evidence [ skg:primarySource id:paper ] .
+id:prefers-evaluable a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:arm id:three ; skg:population id:sts ;
+    skg:evidence [ skg:primarySource id:paper ] .
+id:printed a skg:OutcomeMeasurement ; skg:endpoint skg:ORR ; skg:arm id:arm ; skg:population id:sts ;
+    skg:sampleSize id:printed-size ; skg:evidence id:printed-evidence .
+id:printed-size a skg:SampleSize ; skg:sizeValue 14 ; skg:sampleSizeKind skg:EvaluablePatients .
+"""
+
+
+@pytest.mark.parametrize(("measurement", "size", "kind"), [
+    ("median", 92, "EnrolledPatients"),     # the only count of its arm, subtype and paper ("24 others" is not)
+    ("other-paper", None, None),            # never a count of another paper
+    ("lms", None, None),                    # never the count of another population
+    ("pooled", None, None),                 # a pooled group's value takes none
+    ("no-arm", None, None),                 # nor a value without an arm
+    ("between-two", None, None),            # two evaluable counts (40, 84) disagree: no N, not the enrolled one
+    ("prefers-evaluable", 30, "EvaluablePatients"),  # evaluable before enrolled
+    ("enrolled", None, None),               # a count is not given a size
+    ("printed", 14, "EvaluablePatients"),   # a printed size stays as it is
+])
+def test_sample_size_rules_take_the_n_of_the_same_group_only(measurement: str, size: int | None,
+                                                             kind: str | None) -> None:
+    """Rules 10-sample-size-printed and 11-sample-size-from-count (issue 20 item 2); regression:
+    a residual count ("24 others", population the cohort's) was taken for the cohort's N."""
+    graph = Graph().parse(data=_SIZES, format="turtle")
+    graph += apply_rules(graph).added
+    skg = "https://w3id.org/sarcoma-kg/ontology/"
+    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
+    sizes = list(graph.objects(node, URIRef(skg + "sampleSize")))
+    if size is None:
+        assert sizes == [], measurement
+        return
+    assert len(sizes) == 1, measurement
+    assert graph.value(sizes[0], URIRef(skg + "sizeValue")).toPython() == size
+    assert graph.value(sizes[0], URIRef(skg + "sampleSizeKind")) == URIRef(skg + kind)
+    source = graph.value(sizes[0], URIRef(skg + "sampleSizeSource"))
+    if measurement == "printed":
+        assert source == URIRef(skg + "PrintedWithValue")
+        assert graph.value(sizes[0], URIRef(skg + "evidence")) == URIRef("https://w3id.org/sarcoma-kg/id/printed-evidence")
+    else:
+        assert source == URIRef(skg + "SameGroupCount")
+        assert graph.value(sizes[0], URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")) is not None
+
+
+def test_sample_size_rules_run_twice_give_one_source_each() -> None:
+    """Regression: rule 10 marked the sample sizes rule 11 had made in an earlier run as printed
+    too, when the rules ran again over a built graph (two sources on one node)."""
+    graph = Graph().parse(data=_SIZES, format="turtle")
+    graph += apply_rules(graph).added
+    graph += apply_rules(graph).added
+    source = URIRef("https://w3id.org/sarcoma-kg/ontology/sampleSizeSource")
+    nodes = set(graph.subjects(source, None))
+    assert nodes and all(len(list(graph.objects(node, source))) == 1 for node in nodes)
