@@ -116,3 +116,12 @@ def test_the_ontology_iri_serves_the_reference_in_html(client: TestClient) -> No
     html = response.text
     assert 'id="class-tree"' in html and 'id="Biomarker"' in html and 'href="/static/style.css"' in html
     assert 'style="' not in html  # the Content-Security-Policy allows no inline style
+
+
+def test_a_regimen_page_links_its_steps(client: TestClient) -> None:
+    """The steps of a regimen (issue 21) are nodes with pages of their own: therapy, order, setting."""
+    regimen = "/id/neoadjuvant-pembrolizumab-radiotherapy-surgery-adjuvant-pembrolizumab"
+    page = client.get(regimen, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and f"{regimen}/steps-4" in page.text
+    step = client.get(f"{regimen}/steps-4", headers={"Accept": "text/html"})
+    assert step.status_code == 200 and "pembrolizumab" in step.text and "adjuvant" in step.text
