@@ -29,7 +29,8 @@ from kg.errors import QueryError
 from kg.export import serialize
 from kg.forest import MONTHS, PERCENT, Axis, forest_plot, forest_rows
 from kg.formats import RDF_MEDIA_TYPES
-from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
+from kg.ontology_doc import reference_html
 from kg.queries import page_query
 from kg.resources import resource_path
 from kg.search import SearchIndex
@@ -254,8 +255,8 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
     async def ontology(request: Request) -> Response:
         """The ontology's own IRI: the whole ontology in an RDF syntax, or its page in HTML."""
         wanted = _wanted(request)
-        if wanted == _HTML:
-            return await describe(request, ONTOLOGY_IRI)
+        if wanted == _HTML:  # the reference of every class and property (kg.ontology_doc)
+            return HTMLResponse(reference_html(stylesheet="/static/style.css", home="/"), headers={"Vary": "Accept"})
         return Response(_ontology_document(wanted), media_type=wanted, headers={"Vary": "Accept"})
 
     def not_found(iri: str) -> Response:

@@ -18,7 +18,7 @@ from rdflib import OWL, RDF, RDFS, Graph, URIRef
 from kg.errors import ConfigurationError, DataError, Problem
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE
 
-__all__ = ["ReasoningResult", "java_executable", "reason"]
+__all__ = ["ReasoningResult", "java_executable", "reason", "unsatisfiable_classes"]
 
 JAVA_HINT = (
     "HermiT needs a Java runtime (11 or newer) and none was found on PATH; install one, "
@@ -123,3 +123,38 @@ def reason(graph: Graph) -> ReasoningResult:
         if triple not in graph:
             added.add(triple)
     return ReasoningResult(added=added, inferred=len(added))
+
+
+def unsatisfiable_classes(graph: Graph) -> list[str]:
+    """Classify with HermiT and list the classes that can have no member.
+
+    A class is unsatisfiable when its axioms contradict each other (a subclass of two
+    disjoint classes); HermiT's consistency check of the data does not see it while the
+    class has no member.
+
+    :param graph: an ontology (with or without data; not modified)
+    :returns: the IRIs of the unsatisfiable classes of Sarcoma-KG, sorted (none: an empty list)
+    :raises ConfigurationError: if Java is missing or HermiT cannot run
+    :raises DataError: if HermiT finds the graph inconsistent
+    """
+    import owlready2
+
+    owlready2.JAVA_EXE = java_executable()
+    world = owlready2.World()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sarcoma-kg-owl-") as tmp:
+            path = Path(tmp) / "input.nt"
+            _reasoner_input(graph).serialize(path, format="nt", encoding="utf-8")
+            ontology = world.get_ontology(path.as_uri()).load(format="ntriples")
+            try:
+                with ontology:
+                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+            except owlready2.OwlReadyInconsistentOntologyError as error:
+                raise DataError([Problem("(graph)", "(all)", "owl-consistency", "HermiT found the graph inconsistent")],
+                                stage="reasoning") from error
+            except FileNotFoundError as error:
+                raise ConfigurationError(JAVA_HINT) from error
+            return sorted(cls.iri for cls in world.inconsistent_classes()
+                          if getattr(cls, "iri", "").startswith(ONTOLOGY_NAMESPACE))
+    finally:
+        world.close()

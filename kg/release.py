@@ -15,6 +15,7 @@ place of the target only once complete):
 ``void.ttl``                       the VoID description with the dataset's statistics
 ``ontology/sarcoma-kg.ttl``        the OWL ontology alone
 ``ontology/imports/*.ttl``         its import modules (the external terms it uses)
+``ontology/sarcoma-kg.html``       its HTML reference: every class and property (``kg.ontology_doc``)
 ``shapes/sarcoma-kg.shacl.ttl``    the SHACL shapes the graph conforms to
 ``stats.json``                     counts by kind (as ``sarcoma-kg stats --format json``)
 ``virtuoso/virtuoso.ini``          a Virtuoso 7 configuration for serving the release on loopback
@@ -47,6 +48,7 @@ from kg.export import (
 )
 from kg.formats import RDF_FORMATS
 from kg.mappings import MAPPINGS_FILE, mappings, sssom_table, write_mappings
+from kg.ontology_doc import reference_html
 from kg.records import load_records
 from kg.resources import parse_turtle, resource_path
 from kg.stats import statistics
@@ -124,6 +126,7 @@ def release_files(result: BuildResult) -> dict[str, bytes]:
     ontology_path = resource_path("ontology", "sarcoma-kg.ttl")
     for module in import_paths(parse_turtle(ontology_path, what="the ontology"), ontology_path):
         files[f"ontology/imports/{module.name}"] = _read("ontology", "imports", module.name)
+    files["ontology/sarcoma-kg.html"] = reference_html().encode("utf-8")
     files["shapes/sarcoma-kg.shacl.ttl"] = _read("shapes", "sarcoma-kg.shacl.ttl")
     files["stats.json"] = (json.dumps(statistics(store), indent=2) + "\n").encode("utf-8")
     for name in VIRTUOSO_FILES:

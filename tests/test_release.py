@@ -34,7 +34,7 @@ RDF_FILES = {
     "shapes/sarcoma-kg.shacl.ttl": "turtle",
 }
 GRAPH_FILES = ("sarcoma-kg.ttl", "sarcoma-kg.nt", "sarcoma-kg.jsonld", "sarcoma-kg.rdf")
-OTHER_FILES = ("sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "sarcoma-kg.fhir.json",
+OTHER_FILES = ("ontology/sarcoma-kg.html", "sarcoma-kg.context.jsonld", "sarcoma-kg.sssom.tsv", "stats.json", "sarcoma-kg.fhir.json",
                "virtuoso/virtuoso.ini", "virtuoso/load-virtuoso.sql", "SHA256SUMS")
 
 
@@ -195,3 +195,11 @@ def test_release_refuses_the_current_directory_of_a_checkout(tmp_path: Path) -> 
     assert result.returncode == 2, result.stderr
     assert "holds no earlier build or release" in result.stderr and "records:" not in result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_release_holds_the_ontology_reference(release_dir: Path) -> None:
+    """Issue 21: the HTML reference of every class and property is released beside the ontology,
+    standalone (no stylesheet or page of the server linked)."""
+    html = (release_dir / "ontology/sarcoma-kg.html").read_text(encoding="utf-8")
+    assert 'id="ImmuneCheckpointInhibitor"' in html and 'id="targets"' in html
+    assert "/static/" not in html

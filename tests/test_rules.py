@@ -421,3 +421,49 @@ def test_sample_size_rules_run_twice_give_one_source_each() -> None:
     source = URIRef("https://w3id.org/sarcoma-kg/ontology/sampleSizeSource")
     nodes = set(graph.subjects(source, None))
     assert nodes and all(len(list(graph.objects(node, source))) == 1 for node in nodes)
+
+
+_REGIMENS = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix id: <https://w3id.org/sarcoma-kg/id/> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+id:sequential a skg:Regimen ; skg:hasStep
+    [ skg:stepTherapy id:pembrolizumab ; skg:stepOrder 1 ; skg:treatmentSetting skg:Neoadjuvant ] ,
+    [ skg:stepTherapy id:radiotherapy ; skg:stepOrder 1 ] , [ skg:stepTherapy id:surgery ; skg:stepOrder 2 ] ,
+    [ skg:stepTherapy id:pembrolizumab ; skg:stepOrder 3 ; skg:treatmentSetting skg:Adjuvant ] .
+id:concurrent a skg:Regimen ; skg:hasStep [ skg:stepTherapy id:a ; skg:stepOrder 1 ] ,
+                                          [ skg:stepTherapy id:b ; skg:stepOrder 1 ] .
+id:order-not-printed a skg:Regimen ; skg:hasStep [ skg:stepTherapy id:a ; skg:stepOrder 1 ] ,
+                                                 [ skg:stepTherapy id:b ] .
+id:components-only a skg:Regimen ; obo:RO_0002180 id:a, id:b .
+id:monotherapy a skg:Regimen ; obo:RO_0002180 id:a .
+"""
+
+
+def test_regimen_steps_give_the_components_and_the_schedule() -> None:
+    """Issue 21: RO 'has component' lost the order of "neoadjuvant pembrolizumab + RT, surgery,
+    adjuvant pembrolizumab"; the steps keep it, and rule 13 derives the shortcut and the schedule."""
+    skg, ids = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
+    added = apply_rules(Graph().parse(data=_REGIMENS, format="turtle")).added
+    component = URIRef("http://purl.obolibrary.org/obo/RO_0002180")
+    assert set(added.objects(URIRef(ids + "sequential"), component)) == {
+        URIRef(ids + name) for name in ("pembrolizumab", "radiotherapy", "surgery")}
+    schedule = {str(s).removeprefix(ids): str(o).removeprefix(skg)
+                for s, o in added.subject_objects(URIRef(skg + "componentSchedule"))}
+    assert schedule == {"sequential": "SequentialComponents", "concurrent": "ConcurrentComponents",
+                        "order-not-printed": "ScheduleNotSpecified", "components-only": "ScheduleNotSpecified"}
+
+
+def test_the_su2c_sarc032_regimen_keeps_its_order_and_settings(built) -> None:
+    """The curated regimen is sequential: pembrolizumab and radiotherapy neoadjuvant (step 1),
+    surgery (step 2), pembrolizumab adjuvant (step 3), as Wu 2025 prints it."""
+    skg, ids = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
+    graph = built.graph
+    regimen = URIRef(ids + "neoadjuvant-pembrolizumab-radiotherapy-surgery-adjuvant-pembrolizumab")
+    steps = {(str(graph.value(step, URIRef(skg + "stepTherapy"))).removeprefix(ids),
+              int(graph.value(step, URIRef(skg + "stepOrder"))),
+              str(graph.value(step, URIRef(skg + "treatmentSetting")) or "").removeprefix(skg))
+             for step in graph.objects(regimen, URIRef(skg + "hasStep"))}
+    assert steps == {("pembrolizumab", 1, "Neoadjuvant"), ("radiotherapy", 1, "Neoadjuvant"), ("surgery", 2, ""),
+                     ("pembrolizumab", 3, "Adjuvant")}
+    assert graph.value(regimen, URIRef(skg + "componentSchedule")) == URIRef(skg + "SequentialComponents")
