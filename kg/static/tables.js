@@ -104,7 +104,7 @@
       fetch(button.dataset.svg).then((response) => response.text()).then((svg) => {
         const image = new Image();
         image.onload = () => {
-          const scale = 2;
+          const scale = 1;  // the SVG file is drawn at twice its viewBox already
           const canvas = document.createElement("canvas");
           canvas.width = image.naturalWidth * scale;
           canvas.height = image.naturalHeight * scale;
