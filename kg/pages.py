@@ -333,7 +333,9 @@ def _shown_default(default: str | None) -> str:
     """A parameter's default as the form shows it: a Sarcoma-KG entity by its id, anything else as written."""
     if default is None:
         return ""
-    return default.removeprefix(DATA_NAMESPACE)
+    if default.startswith(DATA_NAMESPACE):
+        return default.removeprefix(DATA_NAMESPACE)
+    return get_converter().compress(default, passthrough=True)
 
 
 @cache
