@@ -163,7 +163,7 @@ async def _rows(pool: QueryPool, name: str, entity: str | None, **values: str) -
     return await pool.rows(text)
 
 
-#: The columns of a summary table, in order (the names ``arm-summary.rq`` gives its values).
+#: The columns of a summary table, in order (the names ``entity-measurements.rq`` gives its values as ?column).
 SUMMARY_COLUMNS = ("N", "ORR", "DCR", "median PFS", "median OS")
 
 #: The stored queries the home page offers as its questions, most asked first.
@@ -173,17 +173,20 @@ QUESTIONS = ("trials-for-subtype", "regimens-ranked-by-orr", "survival-by-regime
 
 
 def summary_rows(rows: list[dict[str, str]], *, by_regimen: bool) -> list[dict[str, Any]]:
-    """Set the values of ``arm-summary.rq`` side by side: one line per study, arm and population
-    as written, a list of values per column (two values for one cell, as where the sources
-    disagree, both stay; none is merged, rounded or taken from another group).
+    """Set the values of N, ORR, DCR, median PFS and OS side by side: one line per study, arm and
+    population as written, a list of values per column (two values for one cell, as where the
+    sources disagree, both stay; none is merged, rounded or taken from another group).
 
-    :param rows: the query's rows
-    :param by_regimen: order the lines by regimen (a subtype's or therapy's page), else by study and arm
+    :param rows: the rows of ``entity-measurements.rq`` (those without a ``column`` are left out)
+    :param by_regimen: order the lines by regimen first (a subtype's or therapy's page), else by
+        study, arm and population
     :returns: the lines, each with its study, arm, regimen, population, sources and ``cells``
         (column name to its values, each with its measurement, review, location and flags)
     """
     lines: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in rows:
+        if row.get("column") not in SUMMARY_COLUMNS:
+            continue
         key = (row["study"], row.get("arm", ""), row["population"])
         line = lines.setdefault(key, {
             "study": row["study"], "studyLabel": row["studyLabel"], "arm": row.get("arm"),
@@ -195,10 +198,11 @@ def summary_rows(rows: list[dict[str, str]], *, by_regimen: bool) -> list[dict[s
         line["cells"][row["column"]].append({
             "value": row["value"], "measurement": row["measurement"], "source": source,
             "small": row.get("smallGroup") in {"true", "1"}, "conflicts": bool(row.get("conflicts"))})
-    ordered = list(lines.values())
-    if by_regimen:
-        ordered.sort(key=lambda line: ((line["regimenLabel"] or "~").lower(), line["studyLabel"].lower()))
-    return ordered
+    def order(line: dict[str, Any]) -> tuple[str, ...]:
+        place = (line["studyLabel"].lower(), (line["armLabel"] or "").lower(), line["population"].lower())
+        return ((line["regimenLabel"] or "~").lower(), *place) if by_regimen else place
+
+    return sorted(lines.values(), key=order)
 
 
 def tree(rows: list[dict[str, str]], *, key: str, parent: str = "parent") -> list[dict[str, Any]]:
@@ -280,14 +284,12 @@ async def _page(pool: QueryPool, iri: str) -> dict[str, Any] | None:
     # page waits for its slowest query rather than for their sum
     lists = ["entity-incoming", "entity-measurements", "entity-findings"]
     forests = _FORESTS if kinds & _FOREST_KINDS else ()
-    if kinds & _SUMMARY_KINDS:
-        lists.append("arm-summary")
     results = await asyncio.gather(
         *(_rows(pool, name, iri) for name in lists),
         *(_rows(pool, spec.query, iri, **({"outcome": spec.outcome} if spec.outcome else {})) for spec in forests))
-    page["incoming"], page["measurements"], page["findings"] = results[:3]
-    if kinds & _SUMMARY_KINDS:
-        page["summary"] = summary_rows(results[3], by_regimen="Study" not in kinds)
+    page["incoming"], page["measurements"], page["findings"] = results[:len(lists)]
+    if kinds & _SUMMARY_KINDS:  # from the measurement list's rows: no query of its own
+        page["summary"] = summary_rows(page["measurements"], by_regimen="Study" not in kinds)
     page["path"] = local_path(iri)
     for spec, rows in zip(forests, results[len(lists):], strict=True):
         plotted = forest_rows(rows)
