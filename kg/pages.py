@@ -31,7 +31,7 @@ from kg.errors import QueryError
 from kg.export import MEDIA_TYPES, serialize
 from kg.forest import MONTHS, PERCENT, Axis, forest_plot, forest_rows
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_IRI, ONTOLOGY_NAMESPACE, ONTOLOGY_VERSION_IRI, get_converter
-from kg.queries import StoredQuery, load_queries, page_query
+from kg.queries import load_queries, page_query
 from kg.resources import resource_path
 from kg.search import SearchIndex
 from kg.workers import OWN_MAX_ROWS, RDF_TYPES, QueryPool, QueryTimeout, ResultTooLarge

@@ -6,6 +6,7 @@ its results; every request it makes must stay on this server (the UI assets are 
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -128,7 +129,7 @@ def test_filter_sort_and_csv_of_a_table_and_a_stored_query_form(browser, server:
     # the CSV holds exactly the rows shown, in their order
     with page.expect_download() as download:
         tools.locator("button", has_text="CSV").click()
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert len(lines) == shown.count() + 1 and lines[0].startswith("Study")
     # a stored query's form: the entity picker suggests from the search, the result is a table with links
     page.goto(f"{server}/queries/regimens-ranked-by-orr")

@@ -443,8 +443,8 @@ def test_a_stored_query_page_has_its_form_a_labelled_table_and_its_links(client:
     assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == len(api) + 1
     editor = re.search(r'<a class="editor" href="/query\?([^"]+)"', html)
     assert editor
-    from urllib.parse import parse_qs
     from html import unescape
+    from urllib.parse import parse_qs
     opened = parse_qs(unescape(editor.group(1)))
     assert opened["tabTitle"] == ["Regimens ranked by objective response rate for a subtype"]
     assert "VALUES ?_subtype_iri { <https://w3id.org/sarcoma-kg/id/myxofibrosarcoma> }" in opened["query"][0]
