@@ -117,7 +117,7 @@ def test_filter_sort_and_csv_of_a_table_and_a_stored_query_form(browser, server:
     shown = table.locator("tbody tr:visible")
     assert 0 < shown.count() < total
     assert tools.locator(".row-count").inner_text() == f"{shown.count()} of {total} rows"
-    endpoints = {text.strip() for text in table.locator("tbody tr:visible td:nth-child(4)").all_inner_texts()}
+    endpoints = {text.strip() for text in table.locator("tbody tr:visible td:nth-child(5)").all_inner_texts()}
     assert endpoints == {"objective response rate"}, endpoints
     # sort by study, then the other way
     table.locator("thead th").first.locator("button").click()

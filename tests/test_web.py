@@ -386,12 +386,12 @@ def test_a_subtype_page_opens_with_its_plots_then_a_summary_by_regimen(client: T
     assert len(regimens) > 5 and regimens == sorted(regimens, key=lambda label: (label or "~").lower())
 
 
-def test_long_tables_are_sortable_and_filterable_by_endpoint_review_location_and_level(client: TestClient) -> None:
+def test_long_tables_are_sortable_and_filterable_by_subtype_endpoint_review_location_and_level(client: TestClient) -> None:
     html = client.get(UPS).text
     assert '<script src="/static/tables.js" defer></script>' in html
     table = html[html.index('data-name="measurements"'):]
     filters = re.findall(r"<th data-filter>([^<]+)</th>", table[:table.index("</thead>")])
-    assert {"Endpoint", "Review", "Location", "Evidence level"} <= set(filters)
+    assert {"Subtype", "Endpoint", "Review", "Location", "Evidence level"} <= set(filters)
     assert client.get("/static/tables.js").status_code == 200
 
 
