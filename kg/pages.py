@@ -341,6 +341,16 @@ def _shown_default(default: str | None) -> str:
 
 
 @cache
+def _result_prefixes() -> dict[str, str]:
+    """The prefixes the query editor shows results with: the project's, one per namespace (its
+    first, canonical prefix), beside those a query declares itself."""
+    first: dict[str, str] = {}
+    for prefix, namespace in get_converter().prefix_map.items():
+        first.setdefault(namespace, prefix)
+    return {prefix: namespace for namespace, prefix in first.items()}
+
+
+@cache
 def _forest_style() -> str:
     """The rules of the stylesheet that draw a forest plot, for a standalone SVG file."""
     return "\n".join(line for line in (Path(__file__).resolve().parent / "static" / "style.css").read_text(encoding="utf-8").splitlines()
@@ -514,7 +524,7 @@ def pages_router(pool: QueryPool, search: SearchIndex) -> Router:
                                                                           limit=_SEARCH_PAGE_HITS))
 
     async def query_ui(request: Request) -> Response:
-        return HTMLResponse(templates.get_template("query.html").render())
+        return HTMLResponse(templates.get_template("query.html").render(prefixes=_result_prefixes()))
 
     return Router(routes=[
         Route("/", index, methods=["GET"]),

@@ -72,7 +72,18 @@ def test_query_page_runs_a_stored_query(browser, server: str) -> None:
     # the rows shown are the stored query's rows, in its order (its default subtype is UPS)
     expected = httpx.get(f"{server}/api/queries/trials-for-subtype", headers={"Accept": "application/json"}).json()
     first = expected["results"]["bindings"][0]
-    assert rows and first["study"]["value"] in rows[0] and first["measurement"]["value"] in rows[0], (rows[0], first)
+    # IRIs show with the project's prefixes (skgid:sarc028), not in full
+    curie = "skgid:" + first["study"]["value"].removeprefix("https://w3id.org/sarcoma-kg/id/")
+    assert rows and curie in rows[0] and first["measurement"]["value"].rsplit("/", 1)[1] in rows[0], (rows[0], first)
+    assert "<https://w3id.org/sarcoma-kg/id/" not in rows[0]
+    # the header comments are folded; an edit survives a reload made while typing
+    assert page.locator(".tabPanel.active .CodeMirror-foldmarker").count() == 1
+    page.locator(".tabPanel.active .CodeMirror").first.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# an edit")
+    page.reload()
+    page.wait_for_function("window.sarcomaKgReady === true", timeout=30_000)
+    assert page.evaluate("() => window.sarcomaKgYasgui.getTab().getYasqe().getValue()").endswith("# an edit")
     assert outside == [], f"the UI reached outside the server: {outside}"
 
 

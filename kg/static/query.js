@@ -8,8 +8,11 @@
   Yasgui.Yasqe.defaults.autocompleters = ["variables"];
   const endpoint = window.location.origin + "/sparql";
   const fromUrl = new URLSearchParams(window.location.search).has("query");
-  const yasgui = new Yasgui(document.getElementById("yasgui"), {
+  const root = document.getElementById("yasgui");
+  const yasgui = new Yasgui(root, {
     requestConfig: { endpoint: endpoint, method: "POST" },
+    // results as CURIEs: the project's prefixes (the page gives them), beside the query's own
+    yasr: { prefixes: JSON.parse(root.dataset.prefixes || "{}") },
     copyEndpointOnNewTab: true,
     endpointCatalogueOptions: { getData: () => [] },
     persistenceId: "sarcoma-kg-query",
@@ -31,6 +34,15 @@
   }
   yasgui.on("tabSelect", () => setTimeout(() => foldHeader(yasgui.getTab()), 0));
 
+  // YASGUI stores a tab's query when the editor loses focus; store it when the page goes away
+  // too, so that an edit survives a reload made while typing
+  function keep() {
+    const tab = yasgui.getTab();
+    if (tab && tab.getYasqe() && typeof tab.handleYasqeBlur === "function") tab.handleYasqeBlur(tab.getYasqe());
+  }
+  window.addEventListener("pagehide", keep);
+  document.addEventListener("visibilitychange", keep);
+
   fetch("/api/queries")
     .then((response) => response.json())
     .then((queries) => {
@@ -47,6 +59,7 @@
         });
       });
       foldHeader(yasgui.getTab());
+      window.sarcomaKgYasgui = yasgui;
       window.sarcomaKgReady = true;
     });
 })();
