@@ -406,6 +406,8 @@ def test_the_forest_plot_downloads_as_an_svg_file(client: TestClient) -> None:
     svg = ET.fromstring(response.text)
     assert svg.get("width") and svg.get("height") and svg.find(f"{SVG}style") is not None
     assert "svg.forest text" in svg.find(f"{SVG}style").text
+    legend = " ".join("".join(text.itertext()) for text in svg.find(f"{SVG}g[@class='legend']").iter(f"{SVG}text"))
+    assert "Wu 2025" in legend and "filled: printed in a table" in legend and "derived" in legend  # the file explains itself
     points = [a.get("href") for a in svg.iter(f"{SVG}a") if a.get("class") == "point"]
     assert points and all(point.startswith("http://testserver/id/") for point in points)
 
