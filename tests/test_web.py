@@ -279,3 +279,220 @@ def test_19_7_ms_reads_as_months_beside_the_value_as_printed(client: TestClient)
     assert re.search(r">19\.7 ms</a> <span class=\"reading\"[^>]*>\(19\.7 months\)</span>", study)
     assert re.search(r">2\.75 ms</a> <span class=\"reading\"[^>]*>\(2\.75 months\)</span>", study)
     assert not re.search(r"%</a> <span class=\"reading\"", study), "no reading beside a percentage"
+
+
+# --- the home page, summaries, stored-query pages and downloads (issue 22 items 2, 3, 4, 6) ---
+
+def _links(html: str) -> dict[str, str]:
+    """The link texts of a page by their target."""
+    return {href: re.sub(r"<[^>]+>", "", text).strip() for href, text in re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', html)}
+
+
+def test_the_home_page_starts_with_the_subtype_tree_with_counts(client: TestClient) -> None:
+    html = client.get("/").text
+    tree = html[html.index("<h2>Sarcoma subtypes</h2>"):html.index("<h2>Questions</h2>")]
+    # sarcoma > soft tissue sarcoma > UPS, nested lists in that order
+    sarcoma, soft, ups = (tree.index(f'href="/id/{name}"') for name in
+                          ["sarcoma", "soft-tissue-sarcoma", "undifferentiated-pleomorphic-sarcoma"])
+    assert sarcoma < soft < ups and tree.count("<ul>") > 3
+    assert "bone-sarcoma" in tree and "osteosarcoma" in tree
+    assert re.search(r'href="/id/undifferentiated-pleomorphic-sarcoma">undifferentiated pleomorphic sarcoma</a>'
+                     r' <abbr>\(UPS\)</abbr>\s*<span class="counts">\d+ studies · \d+ measurements</span>', tree)
+
+
+def test_the_home_page_counts_agree_with_graph_statistics(client: TestClient) -> None:
+    html = client.get("/").text
+    counts = client.get("/api/queries/graph-statistics", headers={"Accept": "application/json"}).json()
+    for row in counts["results"]["bindings"]:
+        assert f"<tr><th>{row['kind']['value']}</th><td>{row['count']['value']}</td></tr>" in html, row
+
+
+def test_the_home_page_lists_therapy_classes_and_questions_that_open(client: TestClient) -> None:
+    from kg.pages import QUESTIONS
+
+    html = client.get("/").text
+    classes = html[html.index("<h2>Therapy classes</h2>"):]
+    assert classes.index("immune checkpoint inhibitor") < classes.index("PD-1 inhibitor")
+    assert re.search(r'PD-1 inhibitor</a>\s*<span class="counts">\d+ therap', classes)
+    links = _links(html)
+    for name in QUESTIONS:
+        assert f"/queries/{name}" in links, name
+    assert client.get(f"/queries/{QUESTIONS[0]}").status_code == 200
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([{"id": "a"}, {"id": "b", "parent": "a"}, {"id": "c", "parent": "b"}], ["a", ["b", ["c"]]]),
+    ([{"id": "b", "parent": "a"}, {"id": "a"}], ["a", ["b"]]),  # a child listed before its parent
+    ([{"id": "x", "parent": "elsewhere"}, {"id": "y"}], ["x", "y"]),  # an unknown parent: a root
+    ([{"id": "a"}, {"id": "c", "parent": "a"}, {"id": "c", "parent": "b"}, {"id": "b"}], ["a", ["c"], "b", ["c"]]),
+])
+def test_tree_nests_rows_by_their_parent(rows: list[dict[str, str]], expected: list[object]) -> None:
+    from kg.pages import tree
+
+    def flat(nodes: list[dict[str, object]]) -> list[object]:
+        out: list[object] = []
+        for node in nodes:
+            out.append(node["id"])
+            if node["children"]:
+                out.append(flat(node["children"]))  # type: ignore[arg-type]
+        return out
+
+    assert flat(tree(rows, key="id")) == expected
+
+
+def _summary_row(**values: str) -> dict[str, str]:
+    base = {"study": ID + "s", "studyLabel": "S", "arm": ID + "a", "armLabel": "A", "regimen": ID + "r",
+            "regimenLabel": "R", "population": "UPS", "reviewLabel": "Wu 2025", "location": "Table 2"}
+    return {**base, **values}
+
+
+def test_a_summary_keeps_both_values_of_a_cell_and_never_mixes_populations() -> None:
+    from kg.pages import summary_rows
+
+    rows = [_summary_row(measurement=ID + "m1", column="ORR", value="ORR 23%"),
+            _summary_row(measurement=ID + "m2", column="ORR", value="23% (9/40)", reviewLabel="Huang 2025",
+                         location="text", conflicts="yes"),
+            _summary_row(measurement=ID + "m3", column="N", value="40 UPS"),
+            _summary_row(measurement=ID + "m4", column="ORR", value="ORR 10%", population="LPS")]
+    lines = summary_rows(rows, by_regimen=False)
+    assert [line["population"] for line in lines] == ["LPS", "UPS"]
+    ups = lines[1]
+    assert [cell["value"] for cell in ups["cells"]["ORR"]] == ["ORR 23%", "23% (9/40)"]
+    assert [cell["conflicts"] for cell in ups["cells"]["ORR"]] == [False, True]
+    assert ups["cells"]["N"][0]["value"] == "40 UPS" and ups["cells"]["DCR"] == []
+    assert ups["sources"] == ["Wu 2025, Table 2", "Huang 2025, text"]
+
+
+def test_a_study_page_opens_with_one_line_per_arm_and_population(client: TestClient) -> None:
+    html = client.get("/id/sarc028").text
+    assert html.index('<h2 id="summary">') < html.index("<h2>Outcome measurements")
+    table = html[html.index('data-name="summary"'):]
+    table = table[:table.index("</table>")]
+    headers = re.findall(r"<th[^>]*>([^<]+)</th>", table)
+    assert headers[-6:] == ["N", "ORR", "DCR", "median PFS", "median OS", "Sources"]
+    ups = next(row for row in table.split("<tr>") if "<td>UPS</td>" in row and "UPS cohort with its expansion" in row)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", ups, re.DOTALL)]
+    # N, ORR, DCR, median PFS and OS of the UPS cohort as Wu's Table 2 prints them, each linked to its measurement
+    assert cells[4:9] == ["40 UPS", "ORR 23%", "", "mPFS 3 months", "mOS 12 months"], cells
+    assert all(client.get(href).status_code == 200 for href in re.findall(r'href="(/id/m-[^"]+)"', ups))
+
+
+def test_a_subtype_page_opens_with_its_plots_then_a_summary_by_regimen(client: TestClient) -> None:
+    html = client.get(UPS).text
+    assert html.index('class="forest"') < html.index('<h2 id="summary">') < html.index("<h2>Outcome measurements")
+    table = html[html.index('data-name="summary"'):]
+    lines = table[table.index("<tbody>"):table.index("</table>")].split("<tr>")[1:]
+    regimens = [re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", line, re.DOTALL)[2]).strip() for line in lines]
+    assert len(regimens) > 5 and regimens == sorted(regimens, key=lambda label: (label or "~").lower())
+
+
+def test_long_tables_are_sortable_and_filterable_by_subtype_endpoint_review_location_and_level(client: TestClient) -> None:
+    html = client.get(UPS).text
+    assert '<script src="/static/tables.js" defer></script>' in html
+    table = html[html.index('data-name="measurements"'):]
+    filters = re.findall(r"<th data-filter>([^<]+)</th>", table[:table.index("</thead>")])
+    assert {"Subtype", "Endpoint", "Review", "Location", "Evidence level"} <= set(filters)
+    assert client.get("/static/tables.js").status_code == 200
+
+
+def test_the_forest_plot_downloads_as_an_svg_file(client: TestClient) -> None:
+    html = client.get(UPS).text
+    href = "/plots/orr/undifferentiated-pleomorphic-sarcoma.svg"
+    assert f'<a href="{href}" download>SVG</a>' in html and f'data-svg="{href}"' in html
+    response = client.get(href)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    assert response.headers["content-disposition"] == \
+        'attachment; filename="undifferentiated-pleomorphic-sarcoma-orr.svg"'
+    svg = ET.fromstring(response.text)
+    assert svg.get("width") and svg.get("height") and svg.find(f"{SVG}style") is not None
+    assert "svg.forest text" in svg.find(f"{SVG}style").text
+    legend = " ".join("".join(text.itertext()) for text in svg.find(f"{SVG}g[@class='legend']").iter(f"{SVG}text"))
+    assert "Wu 2025" in legend and "filled: printed in a table" in legend and "derived" in legend  # the file explains itself
+    points = [a.get("href") for a in svg.iter(f"{SVG}a") if a.get("class") == "point"]
+    assert points and all(point.startswith("http://testserver/id/") for point in points)
+
+
+@pytest.mark.parametrize("path", ["/plots/nope/undifferentiated-pleomorphic-sarcoma.svg",
+                                  "/plots/orr/undifferentiated-pleomorphic-sarcoma",
+                                  "/plots/orr/no-such-thing.svg", "/plots/os/pd-l1.svg", "/plots/orr/a%20b.svg"])
+def test_a_plot_that_is_not_there_is_a_404(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_stored_queries_are_listed_as_pages(client: TestClient) -> None:
+    from kg.queries import load_queries
+
+    html = client.get("/queries").text
+    for query in load_queries().values():
+        assert (f'href="/queries/{query.name}"' in html) != query.is_violation_check, query.name
+
+
+def test_a_stored_query_page_has_its_form_a_labelled_table_and_its_links(client: TestClient) -> None:
+    response = client.get("/queries/regimens-ranked-by-orr", params={"subtype": "MFS"})
+    html = response.text
+    assert response.status_code == 200
+    assert re.search(r'<input id="param-subtype" name="subtype" value="MFS"\s+data-picker list="picker-subtype"', html)
+    headers = re.findall(r"<th>([^<]+)</th>", html[html.index('data-name="regimens-ranked-by-orr"'):])
+    assert "measurement" in headers and "regimenLabel" in headers, headers
+    api = client.get("/api/queries/regimens-ranked-by-orr", params={"subtype": "MFS"},
+                     headers={"Accept": "application/json"}).json()["results"]["bindings"]
+    assert html.count("<tr><td>") == len(api) > 0
+    first = api[0]
+    assert f'<a href="/id/{first["measurement"]["value"].removeprefix(ID)}">' in html
+    assert f'<td>{first["regimenLabel"]["value"]}</td>' in html  # a label without its IRI: plain text
+    assert 'href="/api/queries/regimens-ranked-by-orr?subtype=MFS&amp;format=csv"' in html
+    csv = client.get("/api/queries/regimens-ranked-by-orr", params={"subtype": "MFS", "format": "csv"})
+    assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == len(api) + 1
+    editor = re.search(r'<a class="editor" href="/query\?([^"]+)"', html)
+    assert editor
+    from html import unescape
+    from urllib.parse import parse_qs
+    opened = parse_qs(unescape(editor.group(1)))
+    assert opened["tabTitle"] == ["Regimens ranked by objective response rate for a subtype"]
+    assert "VALUES ?_subtype_iri { <https://w3id.org/sarcoma-kg/id/myxofibrosarcoma> }" in opened["query"][0]
+
+
+@pytest.mark.parametrize("name", ["trials-for-subtype", "compare-regimens", "figures-by-outcome", "biomarker-findings",
+                                  "graph-statistics"])
+def test_a_stored_query_page_runs_on_its_defaults(client: TestClient, name: str) -> None:
+    response = client.get(f"/queries/{name}")
+    assert response.status_code == 200 and "<tbody>" in response.text and 'class="error"' not in response.text
+
+
+def test_a_figures_default_outcome_shows_as_a_curie(client: TestClient) -> None:
+    html = client.get("/queries/figures-by-outcome").text
+    assert 'name="outcome" value="skg:OverallSurvivalOutcome"' in html
+    assert 'name="subtype" value="soft-tissue-sarcoma"' in html
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"subtype": "no-such-subtype-anywhere"}, "no-such-subtype-anywhere"),
+    ({"subtype": "pembrolizumab"}, "pembrolizumab"),  # not a subtype
+    ({"colour": "red"}, "no parameter colour"),
+    ({"subtype": '<script>alert("x")</script>'}, "&lt;script&gt;"),
+])
+def test_a_stored_query_page_says_what_is_wrong_beside_its_form(client: TestClient, params: dict[str, str],
+                                                               message: str) -> None:
+    response = client.get("/queries/regimens-ranked-by-orr", params=params)
+    assert response.status_code == 400 and '<p class="error" role="alert">' in response.text
+    assert message in response.text and "<script>alert" not in response.text
+    assert '<form class="query-form"' in response.text
+
+
+def test_an_unknown_stored_query_page_is_a_404(client: TestClient) -> None:
+    assert client.get("/queries/no-such-query", headers={"Accept": BROWSER}).status_code == 404
+
+
+def test_result_table_merges_label_columns_and_keeps_literals_as_written() -> None:
+    from kg.pages import result_table
+
+    result = {"head": {"vars": ["study", "studyLabel", "orr", "other"]}, "results": {"bindings": [
+        {"study": {"type": "uri", "value": ID + "sarc028"}, "studyLabel": {"type": "literal", "value": "SARC028"},
+         "orr": {"type": "literal", "value": "23.0", "datatype": "http://www.w3.org/2001/XMLSchema#decimal"},
+         "other": {"type": "uri", "value": "https://w3id.org/sarcoma-kg/ontology/Study"}},
+        {"studyLabel": {"type": "literal", "value": "no IRI"}}]}}
+    table = result_table(result)
+    assert table["columns"] == ["study", "orr", "other"]
+    assert table["rows"][0] == [{"text": "SARC028", "href": "/id/sarc028"}, {"text": "23.0", "href": None},
+                                {"text": "skg:Study", "href": "/ontology/Study"}]
+    assert table["rows"][1] == [{"text": "no IRI", "href": None}, None, None]
