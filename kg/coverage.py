@@ -4,7 +4,8 @@ A figure is a number written in digits in a review's text or tables (the referen
 left out). It is *held* when a record quotes the passage it stands in and one of the
 record's structured fields holds it: a measurement's ``numeric``, ``numerator``,
 ``denominator``, ``time_value`` or the numbers of its ``value`` as written; a finding's
-``cohort_size`` or the numbers of its ``p_value``. It is *excluded* when one of
+``cohort_size`` or one of its structured ``values`` (``numeric``, ``numerator``,
+``denominator`` or the numbers of the value as written). It is *excluded* when one of
 :data:`EXCLUSIONS` says why it is no figure to record (a reference number, a year, a dose,
 an age, a table or phase number, a digit of a name such as PD-L1 or CD8 ...), each rule
 with its reason. The rest are *unexplained*; the ones already known are listed, with what
@@ -44,8 +45,10 @@ REGIONS = ("data", "coverage", "regions.yaml")
 #: The structured fields of each kind of record that hold a number (a text field: the numbers written in it).
 HOLDING_FIELDS: Mapping[str, tuple[str, ...]] = {
     "measurements": ("numeric", "numerator", "denominator", "time_value", "value"),
-    "findings": ("cohort_size", "p_value"),
+    "findings": ("cohort_size",),
 }
+#: The fields of a finding's structured values (``values``) that hold a number.
+VALUE_HOLDING_FIELDS = ("numeric", "numerator", "denominator", "value", "category")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,11 @@ EXCLUSIONS: tuple[Exclusion, ...] = (
               before=r"(?i:doi[: ]\S*|pp?\.\s*|vol\.\s*|https?://\S*|©\s*(?:the author\(s\)\s*)?)"),
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+#: The rules that say a number is part of something else (a citation, a name, a page ...), never a
+#: figure even inside a quote whose record holds the same number (the 1 of PD-L1 beside "≥ 1%");
+#: the others (a label, a name's first digit, a year, a dose, an age) can match a printed figure
+#: ("40 BS cohort 18%", "(4PR)"), so they apply only to the numbers no structured value holds.
+_NOT_A_FIGURE = frozenset({"citation", "name", "name-word", "locant", "power", "affiliation", "page"})
 
 
 @dataclass(frozen=True)
@@ -270,8 +278,8 @@ def _diagnosis(quoting: Sequence[str]) -> str:
     """What is known of an unexplained figure from the records that quote it."""
     findings = [who.removeprefix("findings ") for who in quoting if who.startswith("findings ")]
     if findings:
-        return (f"printed in the statement of finding {', '.join(findings[:3])}; a finding's figures are not yet "
-                "structured values (issue 20, item 3)")
+        return (f"printed in the statement of finding {', '.join(findings[:3])}, whose values do not hold it "
+                "(add it to the finding's values)")
     if quoting:
         return f"quoted by {', '.join(quoting[:3])}, which hold(s) no such value"
     return "in no quote: background or not yet curated"
@@ -297,6 +305,8 @@ def figure_coverage(records: RecordSet, sources: Path, *, backlog: Path | None =
         if review not in texts:
             continue
         held = _held_numbers(record.data, HOLDING_FIELDS.get(record.kind, ()))
+        for value in record.data.get("values", ()) if record.kind == "findings" else ():
+            held |= _held_numbers(value, VALUE_HOLDING_FIELDS)
         for start, end in _spans(texts[review], normalize_whitespace(quote)):
             quoted_by[review].append((start, end, f"{record.kind} {record.id}"))
             if held:
@@ -307,10 +317,16 @@ def figure_coverage(records: RecordSet, sources: Path, *, backlog: Path | None =
             start, end, printed = match.start(), match.end(), match.group()
             context = text[max(0, start - _CONTEXT):end + _CONTEXT]
             value = _value(printed)
+            # a digit of a name or a reference number is no figure even where a value holds the same
+            # number ("PD-L1 ≥ 1%" holds 1, not the 1 of PD-L1); a year, a dose or an age may be one
+            rule = exclusion_for(text, start, end)
+            if rule is not None and rule.name in _NOT_A_FIGURE:
+                figures.append(Figure(review, start, printed, context, "excluded", rule.reason))
+                continue
             if any(low <= start and end <= high and value in held for low, high, held in holding[review]):
                 figures.append(Figure(review, start, printed, context, "held"))
                 continue
-            if (rule := exclusion_for(text, start, end)) is not None:
+            if rule is not None:
                 figures.append(Figure(review, start, printed, context, "excluded", rule.reason))
                 continue
             quoting = sorted({who for low, high, who in quoted_by[review] if low <= start and end <= high})
