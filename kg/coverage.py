@@ -4,7 +4,8 @@ A figure is a number written in digits in a review's text or tables (the referen
 left out). It is *held* when a record quotes the passage it stands in and one of the
 record's structured fields holds it: a measurement's ``numeric``, ``numerator``,
 ``denominator``, ``time_value`` or the numbers of its ``value`` as written; a finding's
-``cohort_size`` or the numbers of its ``p_value``. It is *excluded* when one of
+``cohort_size`` or one of its structured ``values`` (``numeric``, ``numerator``,
+``denominator`` or the numbers of the value as written). It is *excluded* when one of
 :data:`EXCLUSIONS` says why it is no figure to record (a reference number, a year, a dose,
 an age, a table or phase number, a digit of a name such as PD-L1 or CD8 ...), each rule
 with its reason. The rest are *unexplained*; the ones already known are listed, with what
@@ -30,7 +31,7 @@ from kg.quotes import iter_quotes, normalize_whitespace, review_texts
 from kg.records import RecordSet, load_records, number_lexical, numbers_in
 from kg.resources import resource_path
 
-__all__ = ["BACKLOG", "EXCLUSIONS", "REGIONS", "CoverageReport", "Exclusion", "Figure", "check_coverage", "exclusion_for", "figure_coverage", "read_backlog", "write_backlog"]
+__all__ = ["BACKGROUND", "BACKGROUND_KINDS", "BACKLOG", "EXCLUSIONS", "REGIONS", "CoverageReport", "Exclusion", "Figure", "background_spans", "check_coverage", "exclusion_for", "figure_coverage", "read_backlog", "write_backlog"]
 
 #: The unexplained figures known so far, with what is known of each.
 BACKLOG = ("data", "coverage", "unexplained.tsv")
@@ -41,11 +42,22 @@ _CONTEXT = 40
 _FIGURE = re.compile(r"(?<![\d.,·])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.·]\d+)?)(?![\d])")
 #: Where each review's result-bearing part starts and ends.
 REGIONS = ("data", "coverage", "regions.yaml")
+#: Passages whose figures are no result to record, each with its kind (a key of BACKGROUND_KINDS).
+BACKGROUND = ("data", "coverage", "background.yaml")
+#: Why the figures of a background passage are no result to record, by the passage's kind.
+BACKGROUND_KINDS: Mapping[str, str] = {
+    "epidemiology": "background epidemiology (a share of cancers, a number of subtypes), no result of a therapy or biomarker",
+    "another-cancer": "a result in another cancer that the review compares with (no sarcoma to record it for)",
+    "diagnostic-criterion": "a criterion proposed for telling subtypes apart, not a result",
+    "design-benchmark": "the rate a trial's design considered clinically meaningful, a benchmark rather than a result",
+}
 #: The structured fields of each kind of record that hold a number (a text field: the numbers written in it).
 HOLDING_FIELDS: Mapping[str, tuple[str, ...]] = {
     "measurements": ("numeric", "numerator", "denominator", "time_value", "value"),
-    "findings": ("cohort_size", "p_value"),
+    "findings": ("cohort_size",),
 }
+#: The fields of a finding's structured values (``values``) that hold a number.
+VALUE_HOLDING_FIELDS = ("numeric", "numerator", "denominator", "value", "category")
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,13 @@ EXCLUSIONS: tuple[Exclusion, ...] = (
               before=r"[A-Za-zα-ωΑ-Ω][-*/]?|[A-Za-z]+-\d+-", after=""),
     Exclusion("name-word", "a digit of a name (programmed death 1, protein 4, activation gene 3 ...)",
               before=r"(?i:protein|death|ligand|receptor|interleukin|antigen|gene)[- ]"),
+    Exclusion("gene-name", "a digit of a name (New York esophageal squamous cell carcinoma 1 gene)", after=r"\s+gene\b"),
+    Exclusion("trial-name", "a number in a trial's name (HEROS 2.0 phase I trial)",
+              before=r"\b[A-Z][A-Z0-9-]{2,}\s", after=r"\s+(?:phase|trial|study)\b"),
+    Exclusion("source-count", "the number of databases or institutes a study drew its samples from (its design, not a result)",
+              after=r"\s+(?:public\s+)?(?:databases|institutes|institutions|centers|centres)\b"),
+    Exclusion("endpoint-time-point", "the time point of an endpoint the sentence names without giving a value of it",
+              after=r"-(?:month|year|week)\s+(?:non-progression|progression-free survival|overall survival|survival)\b(?![^.;]*\d)"),
     Exclusion("locant", "a locant of a chemical name (indoleamine 2,3-dioxygenase)", after=r"(?:,\d+)+-[a-z]"),
     Exclusion("power", "a power of ten or its exponent (a dose or count in scientific notation)",
               before=r"(?:\\times|×)\s*|\^\{?", after=""),
@@ -94,12 +113,19 @@ EXCLUSIONS: tuple[Exclusion, ...] = (
     Exclusion("dose", "a dose or dosing schedule",
               after=r"(?:\s*[-–]\s*\d+)?\s*(?:\\times\s*10|mg|µg|μg|mcg|g/|Gy\b|IU\b|MIU|units?/|mL|×\s*10|x\s*10|cycles?\b|doses?\b|fractions?\b)"),
     Exclusion("age", "an age", before=r"(?i:aged?|ages|age of|years of age)\s+(?:\d+\s*(?:–|-|to)\s*)?"),
+    Exclusion("age-range", "an age", before=r"(?i:\bage\b[^.;\d]{0,30}?)(?:\d+\s*(?:–|-|to|and)\s*)?",
+              after=r"(?:\s*(?:–|-|to|and)\s*\d+)?\s*years\b"),
     Exclusion("age-after", "an age", after=r"(?:-| )?(?:year|yr)s?[- ]old"),
     Exclusion("affiliation", "an author's affiliation mark", before=r"\^\{[\d,*]*"),
     Exclusion("page", "a page, volume or issue number, DOI or copyright line",
               before=r"(?i:doi[: ]\S*|pp?\.\s*|vol\.\s*|https?://\S*|©\s*(?:the author\(s\)\s*)?)"),
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+#: The rules that say a number is part of something else (a citation, a name, a page ...), never a
+#: figure even inside a quote whose record holds the same number (the 1 of PD-L1 beside "≥ 1%");
+#: the others (a label, a name's first digit, a year, a dose, an age) can match a printed figure
+#: ("40 BS cohort 18%", "(4PR)"), so they apply only to the numbers no structured value holds.
+_NOT_A_FIGURE = frozenset({"citation", "name", "name-word", "locant", "power", "affiliation", "page"})
 
 
 @dataclass(frozen=True)
@@ -235,6 +261,31 @@ def _result_part(raw: str, region: Mapping[str, Any] | None, review: str) -> str
     return raw[start:min(ends, default=len(raw))]
 
 
+def background_spans(texts: Mapping[str, str]) -> dict[str, list[tuple[int, int, str]]]:
+    """Where the background passages stand in each review's text, with the reason of their kind.
+
+    :param texts: each review's result-bearing text, whitespace folded
+    :returns: per review, (start, end, reason) of each passage
+    :raises ConfigurationError: if the file cannot be read, a kind is unknown or a quote is not in the text
+    """
+    path = resource_path(*BACKGROUND)
+    try:
+        listed = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from error
+    spans: dict[str, list[tuple[int, int, str]]] = {review: [] for review in texts}
+    for review, passages in listed.items():
+        for passage in passages:
+            kind, quote = passage.get("kind"), normalize_whitespace(str(passage.get("quote", "")))
+            if kind not in BACKGROUND_KINDS:
+                raise ConfigurationError(f"{path}: unknown kind {kind!r} (one of {', '.join(BACKGROUND_KINDS)})")
+            found = list(_spans(texts.get(review, ""), quote)) if quote else []
+            if not found:
+                raise ConfigurationError(f"{path}: {quote!r} is not in the result-bearing text of {review}")
+            spans[review] += [(start, end, f"{kind}: {BACKGROUND_KINDS[kind]}") for start, end in found]
+    return spans
+
+
 def read_backlog(path: Path | None = None) -> dict[tuple[str, str, str], str]:
     """Read the known unexplained figures.
 
@@ -270,8 +321,8 @@ def _diagnosis(quoting: Sequence[str]) -> str:
     """What is known of an unexplained figure from the records that quote it."""
     findings = [who.removeprefix("findings ") for who in quoting if who.startswith("findings ")]
     if findings:
-        return (f"printed in the statement of finding {', '.join(findings[:3])}; a finding's figures are not yet "
-                "structured values (issue 20, item 3)")
+        return (f"printed in the statement of finding {', '.join(findings[:3])}, whose values do not hold it "
+                "(add it to the finding's values)")
     if quoting:
         return f"quoted by {', '.join(quoting[:3])}, which hold(s) no such value"
     return "in no quote: background or not yet curated"
@@ -290,6 +341,7 @@ def figure_coverage(records: RecordSet, sources: Path, *, backlog: Path | None =
     regions = _regions()
     texts = {review: normalize_whitespace(_result_part(raw, regions.get(review), review))
              for review, raw in review_texts(records, sources).items()}
+    background = background_spans(texts)
     # per review: the spans of quotes with the numbers their record holds, and the quotes of other records
     holding: dict[str, list[tuple[int, int, set[Decimal]]]] = {review: [] for review in texts}
     quoted_by: dict[str, list[tuple[int, int, str]]] = {review: [] for review in texts}
@@ -297,6 +349,8 @@ def figure_coverage(records: RecordSet, sources: Path, *, backlog: Path | None =
         if review not in texts:
             continue
         held = _held_numbers(record.data, HOLDING_FIELDS.get(record.kind, ()))
+        for value in record.data.get("values", ()) if record.kind == "findings" else ():
+            held |= _held_numbers(value, VALUE_HOLDING_FIELDS)
         for start, end in _spans(texts[review], normalize_whitespace(quote)):
             quoted_by[review].append((start, end, f"{record.kind} {record.id}"))
             if held:
@@ -307,11 +361,20 @@ def figure_coverage(records: RecordSet, sources: Path, *, backlog: Path | None =
             start, end, printed = match.start(), match.end(), match.group()
             context = text[max(0, start - _CONTEXT):end + _CONTEXT]
             value = _value(printed)
+            # a digit of a name or a reference number is no figure even where a value holds the same
+            # number ("PD-L1 ≥ 1%" holds 1, not the 1 of PD-L1); a year, a dose or an age may be one
+            rule = exclusion_for(text, start, end)
+            if rule is not None and rule.name in _NOT_A_FIGURE:
+                figures.append(Figure(review, start, printed, context, "excluded", rule.reason))
+                continue
             if any(low <= start and end <= high and value in held for low, high, held in holding[review]):
                 figures.append(Figure(review, start, printed, context, "held"))
                 continue
-            if (rule := exclusion_for(text, start, end)) is not None:
+            if rule is not None:
                 figures.append(Figure(review, start, printed, context, "excluded", rule.reason))
+                continue
+            if (passage := next((why for low, high, why in background[review] if low <= start and end <= high), None)):
+                figures.append(Figure(review, start, printed, context, "excluded", passage))
                 continue
             quoting = sorted({who for low, high, who in quoted_by[review] if low <= start and end <= high})
             reason = known.get((review, printed, context)) or _diagnosis(quoting)

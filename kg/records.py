@@ -461,6 +461,35 @@ def _as_written_problems(record: Record) -> Iterator[Problem]:
         )
 
 
+#: The number fields of a finding's value and the texts they must be written in: the value
+#: itself, or for its N the sentence (the statement, the population or the quote).
+VALUE_WRITTEN_IN: Mapping[str, tuple[str, ...]] = {
+    "numeric": ("value",), "numerator": ("value", "population_text", "../statement", "../evidence.quote"),
+    "denominator": ("value", "population_text", "../statement", "../evidence.quote"),
+}
+
+
+def _value_as_written_problems(record: Record) -> Iterator[Problem]:
+    """A finding value's number that is not written where it comes from (rule numeric-as-written)."""
+    values = record.data.get("values") if record.kind == "findings" else None
+    for position, value in enumerate(values if isinstance(values, list) else [], start=1):
+        if not isinstance(value, Mapping):
+            continue
+        for name, sources in VALUE_WRITTEN_IN.items():
+            number = value.get(name)
+            if number is None or isinstance(number, bool) or not isinstance(number, int | float):
+                continue
+            texts = [text for source in sources
+                     if (text := _text_at(record.data, source[3:]) if source.startswith("../")
+                         else _text_at(value, source)) is not None]
+            if any(Decimal(number_lexical(number)) in numbers_in(text) for text in texts):
+                continue
+            yield Problem(record.file, record.id, "numeric-as-written",
+                          f"values[{position}].{name} {number_lexical(number)} is not a number written in "
+                          f"{' or '.join(source.removeprefix('../') for source in sources)}; record the figure "
+                          "exactly as the source writes it")
+
+
 #: Study types that state an observational or case design, which a study whose source gives no
 #: design (design_category DesignNotReported) must not have. A clinical trial may: the source
 #: says "trial" without printing its phase, on which its design category depends. So may a
@@ -477,6 +506,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
     for record in records:
         data = record.data
         yield from _as_written_problems(record)
+        yield from _value_as_written_problems(record)
         yield from _bound_problems(record)
         if record.kind == "studies" and data.get("design_category") == "DesignNotReported" \
                 and data.get("type") in DESIGN_TYPES:

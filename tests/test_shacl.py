@@ -56,7 +56,7 @@ def test_every_shape_says_what_is_wrong() -> None:
     names = ["ProportionInPercentShape", "TimeInTimeUnitsShape", "CountInPatientsShape", "AbsenceWithoutFigureShape",
              "RateWithTimePointShape", "DerivedOnMeasurementShape", "SmallGroupShape", "MeasurementIntervalShape",
              "PooledUnderPopulationShape", "DisagreementShape",
-             "DerivedIntervalShape"]
+             "DerivedIntervalShape", "FindingValueShape", "FindingPValueShape", "FindingProportionInPercentShape"]
     for name in names:
         shape = URIRef("https://w3id.org/sarcoma-kg/shapes/" + name)
         constraints = [*shapes.objects(shape, sh.property), *shapes.objects(shape, sh.sparql)]
