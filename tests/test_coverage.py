@@ -137,8 +137,15 @@ def test_the_backlog_round_trips_backslashes(report: CoverageReport, tmp_path: P
 
 
 def test_an_empty_backlog_makes_every_unexplained_figure_new(sources_dir: Path, tmp_path: Path) -> None:
-    report = figure_coverage(load_records(), sources_dir, backlog=tmp_path / "none.tsv")
-    assert len(report.new) == len(report.of_status("unexplained")) > 0
+    """(The shipped records leave no figure unexplained, so one is invented in a copy of a review.)"""
+    changed = tmp_path / "sources"
+    shutil.copytree(sources_dir, changed)
+    review = changed / "wu2025-ups-mfs-immunotherapy-review.txt"
+    review.write_text(review.read_text(encoding="utf-8").replace(
+        "Opinion Statement", "Opinion Statement In an invented trial 77% responded.", 1), encoding="utf-8")
+    report = figure_coverage(load_records(), changed, backlog=tmp_path / "none.tsv")
+    assert list(report.new) == report.of_status("unexplained")
+    assert [figure.text for figure in report.new] == ["77"]
 
 
 def test_cli_exit_codes(sources_dir: Path, tmp_path: Path) -> None:
