@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
@@ -71,12 +74,13 @@ def _reasoner_input(graph: Graph) -> Graph:
     return kept
 
 
-def reason(graph: Graph) -> ReasoningResult:
-    """Check consistency with HermiT and materialise inferred types.
+@contextmanager
+def _classified(graph: Graph) -> Iterator[Any]:
+    """Load a graph into a fresh owlready2 world and run HermiT on it; the world is closed after.
 
     :param graph: ontology plus data (not modified)
-    :returns: the inferred ``rdf:type`` triples (of Sarcoma-KG classes) the graph lacks
-    :raises ConfigurationError: if Java is missing or HermiT cannot run
+    :returns: the world, classified
+    :raises ConfigurationError: if Java is missing, HermiT cannot run or owlready2 cannot load the graph
     :raises DataError: if HermiT finds the graph inconsistent
     """
     import owlready2  # imported here: owlready2 sets up a default world at import time
@@ -106,18 +110,30 @@ def reason(graph: Graph) -> ReasoningResult:
                 raise ConfigurationError(JAVA_HINT) from error
             except owlready2.OwlReadyJavaError as error:
                 raise ConfigurationError(f"HermiT failed to run: {error}") from error
-            inferred = Graph()
-            for individual in world.individuals():
-                subject = URIRef(individual.iri)
-                for cls in individual.is_a:
-                    if not hasattr(cls, "ancestors"):
-                        continue
-                    for ancestor in cls.ancestors(include_self=True):
-                        iri = getattr(ancestor, "iri", "")
-                        if iri.startswith(ONTOLOGY_NAMESPACE):
-                            inferred.add((subject, RDF.type, URIRef(iri)))
+            yield world
     finally:
         world.close()  # also when HermiT fails or finds the graph inconsistent
+
+
+def reason(graph: Graph) -> ReasoningResult:
+    """Check consistency with HermiT and materialise inferred types.
+
+    :param graph: ontology plus data (not modified)
+    :returns: the inferred ``rdf:type`` triples (of Sarcoma-KG classes) the graph lacks
+    :raises ConfigurationError: if Java is missing or HermiT cannot run
+    :raises DataError: if HermiT finds the graph inconsistent
+    """
+    inferred = Graph()
+    with _classified(graph) as world:
+        for individual in world.individuals():
+            subject = URIRef(individual.iri)
+            for cls in individual.is_a:
+                if not hasattr(cls, "ancestors"):
+                    continue
+                for ancestor in cls.ancestors(include_self=True):
+                    iri = getattr(ancestor, "iri", "")
+                    if iri.startswith(ONTOLOGY_NAMESPACE):
+                        inferred.add((subject, RDF.type, URIRef(iri)))
     added = Graph()
     for triple in inferred:
         if triple not in graph:
@@ -137,24 +153,6 @@ def unsatisfiable_classes(graph: Graph) -> list[str]:
     :raises ConfigurationError: if Java is missing or HermiT cannot run
     :raises DataError: if HermiT finds the graph inconsistent
     """
-    import owlready2
-
-    owlready2.JAVA_EXE = java_executable()
-    world = owlready2.World()
-    try:
-        with tempfile.TemporaryDirectory(prefix="sarcoma-kg-owl-") as tmp:
-            path = Path(tmp) / "input.nt"
-            _reasoner_input(graph).serialize(path, format="nt", encoding="utf-8")
-            ontology = world.get_ontology(path.as_uri()).load(format="ntriples")
-            try:
-                with ontology:
-                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-            except owlready2.OwlReadyInconsistentOntologyError as error:
-                raise DataError([Problem("(graph)", "(all)", "owl-consistency", "HermiT found the graph inconsistent")],
-                                stage="reasoning") from error
-            except FileNotFoundError as error:
-                raise ConfigurationError(JAVA_HINT) from error
-            return sorted(cls.iri for cls in world.inconsistent_classes()
-                          if getattr(cls, "iri", "").startswith(ONTOLOGY_NAMESPACE))
-    finally:
-        world.close()
+    with _classified(graph) as world:
+        return sorted(cls.iri for cls in world.inconsistent_classes()
+                      if getattr(cls, "iri", "").startswith(ONTOLOGY_NAMESPACE))
