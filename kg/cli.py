@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 import click
 
 from kg.errors import ConfigurationError, DataError, SarcomaKGError
-from kg.export import EXPORT_FORMATS, GRAPH_FILE
+from kg.formats import EXPORT_FORMATS
 from kg.identifiers import sync_reference
-from kg.queries import get_query, load_queries
-from kg.results import RESULT_FORMATS, format_results
-from kg.stats import format_statistics, statistics
-from kg.store import open_store, read_results, run_query
+from kg.pipeline.serialise import GRAPH_FILE
+from kg.publish.stats import format_statistics, statistics
+from kg.query.queries import get_query, load_queries
+from kg.query.results import RESULT_FORMATS, format_results
+from kg.query.store import open_store, read_results, run_query
 
 __all__ = ["main"]
 
@@ -76,7 +77,9 @@ def main() -> None:
 @_errors
 def build_command(output_dir: Path, records_dir: Path | None) -> None:
     """Build, reason, validate and write the graph (exit 1 if the data fails a check)."""
-    from kg.build import build  # the build's modules (pySHACL, jsonschema ...) load only for the commands that build
+    from kg.pipeline.build import (
+        build,  # the build's modules (pySHACL, jsonschema ...) load only for the commands that build
+    )
 
     build(output_dir, records_dir=records_dir, progress=_progress)
 
@@ -86,7 +89,7 @@ def build_command(output_dir: Path, records_dir: Path | None) -> None:
 @_errors
 def validate_command(records_dir: Path | None) -> None:
     """Run every check of the build without writing anything."""
-    from kg.build import build_graph
+    from kg.pipeline.build import build_graph
 
     build_graph(records_dir, progress=_progress, serialize=False)
     click.echo("valid", err=True)
@@ -176,7 +179,7 @@ def _query_file(path: Path) -> str:
 @_errors
 def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path | None) -> None:
     """Export the built graph in another RDF format, its SSSOM mappings, its VoID description or FHIR Evidence."""
-    from kg.release import export
+    from kg.publish.export import export
 
     export(graph_file, output, fmt, records_dir=records_dir)
     click.echo(f"wrote {output}", err=True)
@@ -188,7 +191,7 @@ def export_command(fmt: str, output: Path, graph_file: Path, records_dir: Path |
 @_errors
 def release_command(output_dir: Path, records_dir: Path | None) -> None:
     """Build the graph and write every export, the ontology, the shapes, stats and SHA256SUMS to a directory."""
-    from kg.release import release
+    from kg.publish.release import release
 
     release(output_dir, records_dir=records_dir, progress=_progress)
 
@@ -227,8 +230,8 @@ def sync_reference_command(source: Path) -> None:
 @_errors
 def coverage_command(sources: Path, records_dir: Path | None, listed: str | None, write_backlog: Path | None) -> None:
     """Count the figures the reviews print that no structured value holds (exit 1 for one the backlog does not list)."""
-    from kg.coverage import check_coverage
-    from kg.coverage import write_backlog as write
+    from kg.pipeline.coverage import check_coverage
+    from kg.pipeline.coverage import write_backlog as write
 
     report = check_coverage(sources, records_dir=records_dir)
     for figure in report.of_status(listed) if listed else ():
@@ -263,7 +266,7 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
     The built graph is reused; it is built first only if it is missing (or with --rebuild),
     into the directory of --graph, which must then name a sarcoma-kg.ttl.
     """
-    from kg.server import serve
+    from kg.web.server import serve
 
     serve(graph_file, host=host, port=port, store_dir=store_dir, rebuild=rebuild, workers=workers,
           timeout=timeout, max_rows=max_rows, access_log=not quiet, progress=_progress)
@@ -313,7 +316,7 @@ def _sizes(value: str) -> list[int | None]:
 def bench_command(sizes: str, repeat: int, rdflib_cap: float, rdflib_max_triples: int, http: bool, clients: int,
                   http_seconds: float, seed: int) -> None:
     """Measure load, build, every stored query (Oxigraph vs rdflib) and HTTP, and print the figures."""
-    from kg.bench import format_report, run_bench
+    from kg.bench.run import format_report, run_bench
 
     parsed = _sizes(sizes)
     report = run_bench(parsed, repeat=repeat, rdflib_cap=rdflib_cap, rdflib_max_triples=rdflib_max_triples,

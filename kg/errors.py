@@ -3,7 +3,7 @@
 Each error knows its exit code on the command line, as in pySHACL (``DataError``, the data
 fails a check, exits 1; everything else 2), and its answer over HTTP: a status, a short
 title for the JSON body's ``error`` and the error page, and headers (``Retry-After``). The
-web layer has one handler that turns any of them into a response (:mod:`kg.app`).
+web layer has one handler that turns any of them into a response (:mod:`kg.web.app`).
 
 ======================  ====  ===================
 error                   HTTP  title

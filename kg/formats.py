@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 __all__ = [
-    "RDF_FORMATS", "RDF_MEDIA_TYPES", "RESULT_FORMATS", "RESULT_MEDIA_TYPES", "RdfFormat",
+    "EXPORT_FORMATS", "RDF_FORMATS", "RDF_MEDIA_TYPES", "RESULT_FORMATS", "RESULT_MEDIA_TYPES", "RdfFormat",
     "ResultFormat", "UnknownFormat", "rdf_format", "result_format",
 ]
 
@@ -90,6 +90,10 @@ RESULT_FORMATS: tuple[ResultFormat, ...] = (
     ResultFormat("csv", ("text/csv",), ox.QueryResultsFormat.CSV, "SPARQL_Results_CSV"),
     ResultFormat("tsv", ("text/tab-separated-values",), ox.QueryResultsFormat.TSV, "SPARQL_Results_TSV"),
 )
+
+#: Every format of ``sarcoma-kg export``: the graph in each RDF format, the SSSOM mappings,
+#: the VoID description and the FHIR R5 Evidence bundle (:mod:`kg.publish.export`).
+EXPORT_FORMATS = (*(fmt.name for fmt in RDF_FORMATS), "sssom", "void", "fhir")
 
 #: Media type → RDF format, the default first (the offers of content negotiation).
 RDF_MEDIA_TYPES: dict[str, RdfFormat] = {fmt.media_type: fmt for fmt in RDF_FORMATS}

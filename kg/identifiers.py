@@ -2,7 +2,11 @@
 
 One ``curies.Converter`` makes every CURIE and IRI of the project. It is built from the
 Bioregistry 0.15.6 prefix table shipped in ``data/reference/recommended-prefixes.csv``
-plus the project's own two namespaces; nothing else writes a prefix by hand.
+plus the project's own two namespaces. This module is also the one place that assembles
+prefixes for everything else: :data:`W3C_PREFIXES` (the W3C vocabularies and ``obo``, which
+the Bioregistry table has no row for), :func:`common_prefixes` (small results),
+:func:`all_prefixes` (the JSON-LD context, error messages), :func:`bind_prefixes` (rdflib
+graphs) and :func:`display_converter` (pages); nothing else writes a prefix by hand.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import curies
 
 from kg import __version__
 from kg.errors import ConfigurationError
 from kg.resources import resource_path
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 __all__ = [
     "BIOREGISTRY_VERSION",
@@ -27,7 +35,12 @@ __all__ = [
     "ONTOLOGY_NAMESPACE",
     "ONTOLOGY_VERSION_IRI",
     "REFERENCE_FILES",
+    "W3C_PREFIXES",
     "VerifiedId",
+    "all_prefixes",
+    "bind_prefixes",
+    "common_prefixes",
+    "display_converter",
     "get_converter",
     "reference_dir",
     "sync_reference",
@@ -51,6 +64,22 @@ DATA_NAMESPACE = "https://w3id.org/sarcoma-kg/id/"
 _PROJECT_PREFIXES = {
     "skg": ONTOLOGY_NAMESPACE,
     "skgid": DATA_NAMESPACE,
+}
+
+
+#: The W3C vocabularies the graph uses and ``obo`` (the OBO PURL namespace): none has a row in
+#: the Bioregistry prefix table of ``data/reference``.
+W3C_PREFIXES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "void": "http://rdfs.org/ns/void#",
+    "obo": "http://purl.obolibrary.org/obo/",
 }
 
 
@@ -99,6 +128,63 @@ def get_converter() -> curies.Converter:
     for prefix, uri_prefix in _PROJECT_PREFIXES.items():
         records[prefix] = curies.Record(prefix=prefix, uri_prefix=uri_prefix)
     return curies.Converter(list(records.values()))
+
+
+def common_prefixes() -> dict[str, str]:
+    """The prefixes nearly every Sarcoma-KG result uses: the project's, the W3C vocabularies' and ``obo``.
+
+    For serialisers that declare every prefix they are given (pyoxigraph's Turtle), where
+    the full set of :func:`all_prefixes` would head a small result with forty lines.
+
+    :returns: prefix → namespace IRI
+
+    >>> common_prefixes()["skg"]
+    'https://w3id.org/sarcoma-kg/ontology/'
+    """
+    return {**_PROJECT_PREFIXES, **W3C_PREFIXES}
+
+
+@cache
+def all_prefixes() -> dict[str, str]:
+    """Every prefix of the project: the W3C vocabularies', ``obo``, then the converter's
+    (the Bioregistry table's preferred prefixes and the project's own).
+
+    :returns: prefix → namespace IRI
+
+    >>> all_prefixes()["NCIT"], all_prefixes()["owl"]
+    ('http://purl.obolibrary.org/obo/NCIT_', 'http://www.w3.org/2002/07/owl#')
+    """
+    return {**W3C_PREFIXES, **{record.prefix: record.uri_prefix for record in get_converter().records}}
+
+
+def bind_prefixes(graph: Graph) -> Graph:
+    """Bind the project's prefixes on a graph, replacing rdflib's defaults.
+
+    rdflib writes a prefixed name only where the IRI splits at "/" or "#"; OBO terms
+    (``NCIT_C2654``, ``CL_0000625``) split at "obo/", so they are written ``obo:NCIT_C2654``
+    and only the prefixes whose IRI ends with "/" or "#" are bound.
+
+    :param graph: the graph to bind prefixes on (modified)
+    :returns: the same graph
+    """
+    manager = graph.namespace_manager
+    for prefix, namespace in all_prefixes().items():
+        if namespace.endswith(("/", "#")):
+            manager.bind(prefix, namespace, override=True, replace=True)
+    return graph
+
+
+@cache
+def display_converter() -> curies.Converter:
+    """The converter pages show IRIs with: the project's prefixes, then the W3C vocabularies'
+    (so that a page shows ``rdfs:comment`` rather than its full IRI).
+
+    :returns: a converter that compresses with the project's prefixes first
+
+    >>> display_converter().compress("http://www.w3.org/2000/01/rdf-schema#comment")
+    'rdfs:comment'
+    """
+    return curies.chain([get_converter(), curies.Converter.from_prefix_map(W3C_PREFIXES)])
 
 
 #: The files of the shared reference directory (``../shared/reference``) the project keeps a

@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 from kg.errors import SarcomaKGError
-from kg.quotes import quote_problems, uncovered_sentences
-from kg.records import load_records
+from kg.pipeline.quotes import quote_problems, uncovered_sentences
+from kg.pipeline.records import load_records
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("sources", nargs="?", type=Path, default=Path(__file__).resolve().parent.parent / "sources",

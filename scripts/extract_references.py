@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from kg.quotes import reference_entries
+from kg.pipeline.quotes import reference_entries
 
 REVIEWS = {
     "huang2025": ("huang2025-frontimmunol-sarcoma-immunotherapy-review.txt", "References", 155),

@@ -6,11 +6,12 @@ Both are made from the sources (records, verified identifiers, prefixes, ontolog
 committed; the tests fail when a committed file differs from what the code generates.
 """
 
-from kg.build import load_ontology
 from kg.errors import SarcomaKGError
-from kg.export import context_path, write_jsonld_context
-from kg.mappings import default_mappings_path, write_mappings
-from kg.records import load_records
+from kg.pipeline.ontology import load_ontology
+from kg.pipeline.records import load_records
+from kg.pipeline.serialise import context_path
+from kg.publish.context import write_jsonld_context
+from kg.publish.mappings import default_mappings_path, write_mappings
 
 try:
     ontology = load_ontology()

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import pytest
 
-from kg.build import BuildResult, build
-from kg.records import default_records_dir
-from kg.store import open_store
-from kg.workers import Limits
+from kg.pipeline.build import BuildResult, build
+from kg.pipeline.records import default_records_dir
+from kg.query.store import open_store
+from kg.web.pool import Limits
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -204,7 +204,7 @@ def app_client(graph: Path, *, workers: int = 2, limits: Limits | None = None) -
     """
     from starlette.testclient import TestClient
 
-    from kg.app import create_app
+    from kg.web.app import create_app
 
     app = create_app(graph, workers=workers, limits=limits)
     return TestClient(app, base_url="http://127.0.0.1:8000")

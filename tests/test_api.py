@@ -12,8 +12,8 @@ from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from kg.errors import ServerBusy, WorkerError
-from kg.queries import load_queries
-from kg.results import solutions_to_rows
+from kg.query.queries import load_queries
+from kg.query.results import solutions_to_rows
 
 QUERIES = load_queries()
 
@@ -30,7 +30,7 @@ def test_openapi_document_is_valid(client: TestClient) -> None:
 
 
 def test_openapi_document_names_every_error_the_endpoint_sends() -> None:
-    from kg.api import openapi_document
+    from kg.web.api import openapi_document
 
     document = openapi_document(QUERIES)
     sparql = document["paths"]["/sparql"]["get"]["responses"]

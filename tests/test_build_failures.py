@@ -21,12 +21,13 @@ from click.testing import CliRunner, Result
 from rdflib import Graph
 
 from kg.cli import main
-from kg.convert import records_to_graph
 from kg.errors import DataError
-from kg.quality import quality_problems
-from kg.records import default_records_dir, load_records, numbers_in
-from kg.rules import apply_rules
-from kg.validation import shacl_problems
+from kg.pipeline.convert import records_to_graph
+from kg.pipeline.numbers import numbers_in
+from kg.pipeline.quality import quality_problems
+from kg.pipeline.records import default_records_dir, load_records
+from kg.pipeline.rules import apply_rules
+from kg.pipeline.shacl import shacl_problems
 
 CASES = sorted((Path(__file__).parent / "fixtures" / "invalid-records").glob("*.yaml"))
 
@@ -280,7 +281,7 @@ def test_a_record_file_named_yml_is_not_skipped_silently(records_copy: Path) -> 
 def test_a_bound_is_told_from_a_figure_beside_a_bound_word(value: str, numeric: float, is_bound: bool) -> None:
     """The bound rule looks at the number right after the bound word (regression, found in
     review: it flagged any value holding such a word, as "ORR 18% (p<0.05)")."""
-    from kg.records import Record, _bound_problems
+    from kg.pipeline.records import Record, _bound_problems
 
     record = Record(kind="measurements", data={"id": "m", "value": value, "numeric": numeric}, file="f.yaml", index=0)
     assert bool(list(_bound_problems(record))) is is_bound
@@ -291,16 +292,16 @@ def test_the_build_stops_on_what_a_late_stage_finds(stage: str, monkeypatch: pyt
     """The build runs SHACL and the quality queries and stops on a problem either finds (in
     place of two tests that checked the built graph, which the build had already checked).
     Reasoning is skipped (HermiT takes seconds and is tested on its own)."""
-    import kg.build
-    import kg.quality
-    import kg.validation
+    import kg.pipeline.build
+    import kg.pipeline.quality
+    import kg.pipeline.shacl
     from kg.errors import DataError, Problem
-    from kg.reasoning import ReasoningResult
+    from kg.pipeline.reasoning import ReasoningResult
 
     problem = Problem("graph", "skgid:x", "shacl:Violation" if stage == "shacl" else "x-violation", "planted")
-    monkeypatch.setattr(kg.build, "reason", lambda graph: ReasoningResult(added=Graph(), inferred=0))
-    monkeypatch.setattr(kg.validation, "shacl_problems", lambda *args, **kwargs: [problem] if stage == "shacl" else [])
-    monkeypatch.setattr(kg.quality, "quality_problems", lambda *args, **kwargs: [problem])
+    monkeypatch.setattr(kg.pipeline.build, "reason", lambda graph: ReasoningResult(added=Graph(), inferred=0))
+    monkeypatch.setattr(kg.pipeline.shacl, "shacl_problems", lambda *args, **kwargs: [problem] if stage == "shacl" else [])
+    monkeypatch.setattr(kg.pipeline.quality, "quality_problems", lambda *args, **kwargs: [problem])
     with pytest.raises(DataError) as raised:
-        kg.build.build_graph(serialize=False)
+        kg.pipeline.build.build_graph(serialize=False)
     assert raised.value.stage == stage and raised.value.problems == [problem]

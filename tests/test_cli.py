@@ -15,7 +15,7 @@ import rdflib
 from click.testing import CliRunner
 
 from kg.cli import _sizes, main
-from kg.records import default_records_dir
+from kg.pipeline.records import default_records_dir
 
 CLI = [sys.executable, "-m", "kg.cli"]
 
@@ -315,7 +315,7 @@ def test_an_undeclared_prefix_is_named_with_its_declaration(built) -> None:
 
 def test_open_store_takes_a_string_path(built) -> None:
     """Regression: open_store("dist/sarcoma-kg.ttl") failed with AttributeError ('str' has no is_file)."""
-    from kg.store import open_store
+    from kg.query.store import open_store
 
     assert len(open_store(str(built.output))) == len(open_store(built.output))
 
@@ -355,7 +355,7 @@ def test_the_query_commands_do_not_load_the_build() -> None:
     owlready2, jsonschema: half a second of imports on every call, and on every CLI test)."""
     loaded = subprocess.run([sys.executable, "-c", "import sys, kg.cli; print(' '.join(sorted(sys.modules)))"],
                             check=True, capture_output=True, text=True, timeout=60).stdout.split()
-    assert not {"kg.build", "pyshacl", "owlready2", "jsonschema"} & set(loaded)
+    assert not {"kg.pipeline.build", "pyshacl", "owlready2", "jsonschema"} & set(loaded)
 
 
 def test_sync_reference_from_a_directory_without_the_table_exits_2(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.coverage import EXCLUSIONS, CoverageReport, figure_coverage, read_backlog, write_backlog
-from kg.records import load_records
+from kg.pipeline.coverage import EXCLUSIONS, CoverageReport, figure_coverage, read_backlog, write_backlog
+from kg.pipeline.records import load_records
 
 CLI = [sys.executable, "-m", "kg.cli"]
 
@@ -75,7 +75,7 @@ CASES = [
 
 
 def test_a_trial_name_with_a_version_is_no_figure() -> None:
-    from kg.coverage import exclusion_for
+    from kg.pipeline.coverage import exclusion_for
 
     text = "The HEROS 2.0 phase I trial allowed multiple HER2 CAR T-cell infusions"
     start = text.index("2.0")
@@ -97,7 +97,7 @@ def test_a_value_holding_1_does_not_hold_the_1_of_pd_l1(report: CoverageReport) 
 def test_background_passages_name_a_known_kind_and_stand_in_the_text(sources_dir: Path) -> None:
     import yaml
 
-    from kg.coverage import BACKGROUND, BACKGROUND_KINDS
+    from kg.pipeline.coverage import BACKGROUND, BACKGROUND_KINDS
     from kg.resources import resource_path
 
     listed = yaml.safe_load(resource_path(*BACKGROUND).read_text(encoding="utf-8"))
@@ -108,8 +108,8 @@ def test_background_passages_name_a_known_kind_and_stand_in_the_text(sources_dir
 
 
 def test_an_unknown_background_passage_is_refused() -> None:
-    from kg.coverage import background_spans
     from kg.errors import ConfigurationError
+    from kg.pipeline.coverage import background_spans
 
     with pytest.raises(ConfigurationError, match="is not in the result-bearing text"):
         background_spans({"huang2025": "nothing of the listed passages", "wu2025": ""})
@@ -117,7 +117,7 @@ def test_an_unknown_background_passage_is_refused() -> None:
 
 @pytest.mark.parametrize(("text", "rule"), CASES)
 def test_exclusion_rules(text: str, rule: str | None) -> None:
-    from kg.coverage import exclusion_for
+    from kg.pipeline.coverage import exclusion_for
 
     start = text.index("«")
     plain = text.replace("«", "").replace("»", "")
@@ -128,7 +128,7 @@ def test_exclusion_rules(text: str, rule: str | None) -> None:
 
 def test_the_backlog_round_trips_backslashes(report: CoverageReport, tmp_path: Path) -> None:
     # regression: contexts with TeX ("$\geq 5\%$") were escaped on writing and not unescaped on reading
-    from kg.coverage import Figure
+    from kg.pipeline.coverage import Figure
 
     tex = Figure("wu2025", 0, "5", "a lenient $\\geq 5\\%$ of positive tumor cells", "unexplained", "a reason")
     unexplained = [*report.of_status("unexplained"), tex]

@@ -13,9 +13,9 @@ import pytest
 from conftest import REPO, SOURCES, shared_file
 
 from kg.identifiers import REFERENCE_FILES, verified_ids
-from kg.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
-from kg.quotes import review_texts as read_review_texts
-from kg.records import XREF_FIELDS, Record, RecordSet, load_records
+from kg.pipeline.quotes import iter_quotes, normalize_whitespace, reference_entries, uncovered_sentences
+from kg.pipeline.quotes import review_texts as read_review_texts
+from kg.pipeline.records import XREF_FIELDS, Record, RecordSet, load_records
 
 RECORDS: RecordSet = load_records()
 QUOTES = list(iter_quotes(RECORDS))

@@ -343,8 +343,8 @@ def test_a_query_string_that_is_not_utf8_is_a_400(server: str) -> None:
 def test_a_content_length_that_is_not_a_number_is_a_400() -> None:
     """uvicorn's parser refuses such a request before the app sees it; other ASGI servers may
     not, and ``int()`` of it was an unhandled error (a 500)."""
-    from kg.endpoint import SparqlEndpoint
-    from kg.workers import QueryPool
+    from kg.web.endpoint import SparqlEndpoint
+    from kg.web.pool import QueryPool
 
     endpoint = SparqlEndpoint(QueryPool(Path("unused.ttl")))  # refused before any query runs
     scope = {"type": "http", "method": "POST", "query_string": b"",

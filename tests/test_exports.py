@@ -14,11 +14,12 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import VOID
 
-from kg.build import load_ontology
-from kg.export import BackgroundTurtle, context_path, load_jsonld_context, serialize, write_jsonld_context
-from kg.mappings import default_mappings_path
-from kg.release import RELEASE_GRAPH_FILES
-from kg.void import DATASET
+from kg.pipeline.ontology import load_ontology
+from kg.pipeline.serialise import BackgroundTurtle, context_path, load_export_context, serialize
+from kg.publish.context import write_jsonld_context
+from kg.publish.mappings import default_mappings_path
+from kg.publish.release import RELEASE_GRAPH_FILES
+from kg.publish.void import DATASET
 
 CLI = [sys.executable, "-m", "kg.cli"]
 
@@ -37,7 +38,7 @@ def _jsonld(data: bytes | str) -> Graph:
 def test_jsonld_export_is_compacted_with_the_published_context_and_round_trips(built) -> None:
     data = serialize(built.graph, "jsonld")
     document = json.loads(data)
-    assert document["@context"] == load_jsonld_context()["@context"]
+    assert document["@context"] == load_export_context()["@context"]
     nodes = {node["@id"]: node for node in document["@graph"]}
     assert nodes["skgid:pembrolizumab"]["targets"] == "skgid:pd-1"
     assert {"@id": "drugbank:DB09037"} in nodes["skgid:pembrolizumab"]["skos:exactMatch"]
@@ -47,7 +48,7 @@ def test_jsonld_export_is_compacted_with_the_published_context_and_round_trips(b
 
 def test_context_expands_bioregistry_curies_in_json_ld_1_1() -> None:
     """Prefixes such as NCIT (IRI ending with '_') are marked "@prefix": true, so CURIEs expand."""
-    document = {**load_jsonld_context(), "@id": "skgid:x", "targets": ["NCIT:C2654", "hgnc:8760"],
+    document = {**load_export_context(), "@id": "skgid:x", "targets": ["NCIT:C2654", "hgnc:8760"],
                 "numericValue": "12.5", "doi": "10.1000/x"}
     graph = _jsonld(json.dumps(document))
     subject = URIRef("https://w3id.org/sarcoma-kg/id/x")
@@ -123,7 +124,7 @@ def test_export_to_an_unwritable_place_is_a_configuration_error(built, tmp_path:
 def test_every_rdf_export_reads_back_as_the_same_graph(built, cli_release, fmt: str, parser: str) -> None:
     """Regression: the Turtle wrote the decimal "98" as 98.0, which reads back as another
     literal, so the Turtle and the N-Triples of a release held different triples."""
-    _, release = cli_release  # the session's release holds each export (kg.export.serialize wrote them)
+    _, release = cli_release  # the session's release holds each export (kg.pipeline.serialise.serialize wrote them)
     graph = Graph().parse(release / RELEASE_GRAPH_FILES[fmt], format=parser)
     assert isomorphic(graph, built.graph)
     assert Literal("98", datatype=rdflib.XSD.decimal) in set(graph.objects())

@@ -10,7 +10,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 from fhir.resources.evidence import Evidence
 
-from kg.fhir import FHIR_BASE, evidence_bundle, fhir_json
+from kg.publish.fhir import FHIR_BASE, evidence_bundle, fhir_json
 
 _ID = "https://w3id.org/sarcoma-kg/id/"
 

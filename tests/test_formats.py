@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.endpoint import format_media_type
-from kg.export import EXPORT_FORMATS
-from kg.formats import RDF_FORMATS, RESULT_FORMATS, UnknownFormat, rdf_format, result_format
-from kg.release import RELEASE_GRAPH_FILES
-from kg.results import RESULT_FORMATS as CLI_RESULT_FORMATS
-from kg.void import service_description
+from kg.formats import EXPORT_FORMATS, RDF_FORMATS, RESULT_FORMATS, UnknownFormat, rdf_format, result_format
+from kg.publish.release import RELEASE_GRAPH_FILES
+from kg.publish.void import service_description
+from kg.query.results import RESULT_FORMATS as CLI_RESULT_FORMATS
+from kg.web.endpoint import format_media_type
 
 SD_RESULT_FORMAT = URIRef("http://www.w3.org/ns/sparql-service-description#resultFormat")
 

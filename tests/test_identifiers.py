@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from rdflib import RDFS, SKOS, Graph, URIRef
 
-from kg.export import bind_prefixes
-from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, bind_prefixes, get_converter
 
 REPO = Path(__file__).resolve().parent.parent
 #: Links to other resources: the mappings, and the ClinicalTrials.gov, DOI and PubMed pages.
@@ -58,7 +57,7 @@ def _declared_prefixes(path: Path) -> list[tuple[str, str]]:
                       flags=re.MULTILINE | re.IGNORECASE)
 
 
-SPARQL_FILES = sorted([*REPO.glob("queries/**/*.rq"), *REPO.glob("kg/page_queries/*.rq"),
+SPARQL_FILES = sorted([*REPO.glob("queries/**/*.rq"), *REPO.glob("kg/query/page_queries/*.rq"),
                        *REPO.glob("ontology/rules/*.rq")])
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rdflib import SKOS, Graph, URIRef
 
-from kg.build import load_ontology
 from kg.errors import DataError
 from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter, verified_ids
-from kg.mappings import COLUMNS, default_mappings_path, mappings, write_mappings
-from kg.records import Record, RecordSet, load_records
+from kg.pipeline.ontology import load_ontology
+from kg.pipeline.records import Record, RecordSet, load_records
+from kg.publish.mappings import COLUMNS, default_mappings_path, mappings, write_mappings
 
 COMMITTED = default_mappings_path()
 SSSOM = Path(sysconfig.get_path("scripts")) / "sssom"

@@ -6,9 +6,9 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Namespace, URIRef
 from rdflib.namespace import SKOS
 
-from kg.build import load_ontology
-from kg.convert import load_context
-from kg.records import load_schema
+from kg.pipeline.convert import load_records_context
+from kg.pipeline.ontology import load_ontology
+from kg.pipeline.records import load_schema
 
 SKG = Namespace("https://w3id.org/sarcoma-kg/ontology/")
 IAO_DEFINITION = URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
@@ -43,7 +43,7 @@ def test_record_classes_are_ontology_classes() -> None:
 
 
 def test_context_properties_are_declared() -> None:
-    context = load_context()["@context"]
+    context = load_records_context()["@context"]
     prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("/", "#"))}
     missing = []
     for key, value in context.items():
@@ -69,12 +69,12 @@ def test_every_ontology_term_has_label_and_definition() -> None:
 def test_every_record_field_is_a_context_term() -> None:
     """Regression: 'symbol' had no context term, so the context's @vocab made an undeclared
     skg:symbol and the built graph was no longer OWL 2 DL."""
-    context = load_context()["@context"]
+    context = load_records_context()["@context"]
     missing = sorted(
         f"{kind}.{field}" for kind, definition in SCHEMA["$defs"].items() if "x-class" in definition
         for field in definition.get("properties", {}) if field not in context and field not in {"id", "type"}
     )
-    assert not missing, f"record fields with no term in data/schema/context.jsonld (add one, mapped to a declared property): {missing}"
+    assert not missing, f"record fields with no term in data/schema/records.context.jsonld (add one, mapped to a declared property): {missing}"
 
 
 def test_every_ontology_predicate_in_the_graph_is_declared(built) -> None:
@@ -116,8 +116,8 @@ def test_the_import_module_is_declared_and_labels_only_as_the_verified_table() -
     """The ontology imports one module, and the label of each of its external terms, where it
     has one, is the label of its verified row of data/reference/external-ids.csv (never
     written from memory)."""
-    from kg.build import import_paths
     from kg.identifiers import get_converter, verified_ids
+    from kg.pipeline.ontology import import_paths
     from kg.resources import parse_turtle, resource_path
 
     path = resource_path("ontology", "sarcoma-kg.ttl")

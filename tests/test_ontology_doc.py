@@ -11,9 +11,9 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from starlette.testclient import TestClient
 
-from kg.build import load_ontology
 from kg.identifiers import ONTOLOGY_IRI, ONTOLOGY_NAMESPACE
-from kg.ontology_doc import ontology_reference, reference_html
+from kg.pipeline.ontology import load_ontology
+from kg.publish.ontology_doc import ontology_reference, reference_html
 
 ONTOLOGY: Graph = load_ontology()
 DCTERMS = "http://purl.org/dc/terms/"

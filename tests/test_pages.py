@@ -12,9 +12,9 @@ import pytest
 import rdflib
 from starlette.testclient import TestClient
 
-from kg.forest import ForestRow, forest_plot
-from kg.pages import templates
-from kg.workers import Limits
+from kg.web.pages import templates
+from kg.web.plots import ForestRow, forest_plot
+from kg.web.pool import Limits
 
 ID = "https://w3id.org/sarcoma-kg/id/"
 

@@ -23,7 +23,7 @@ import rdflib
 import yaml
 from conftest import VIRTUOSO_GRAPH, oxigraph_load, start_oxigraph
 
-from kg.queries import StoredQuery, load_queries, quality_queries
+from kg.query.queries import StoredQuery, load_queries, quality_queries
 from kg.resources import resource_path
 
 QUERIES = [*load_queries().values(), *quality_queries()]

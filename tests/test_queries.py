@@ -14,9 +14,9 @@ import yaml
 from rdflib import Graph
 
 from kg.errors import QueryError
-from kg.queries import get_query, load_queries, quality_queries
-from kg.results import solutions_to_rows
-from kg.rules import apply_rules
+from kg.pipeline.rules import apply_rules
+from kg.query.queries import get_query, load_queries, quality_queries
+from kg.query.results import solutions_to_rows
 
 QUERIES = load_queries()
 EXPECTED = yaml.safe_load((Path(__file__).parent / "expected" / "queries.yaml").read_text(encoding="utf-8"))
@@ -106,7 +106,7 @@ def test_parameters_are_bound_at_the_start_of_the_where_group() -> None:
 
 
 def test_string_values_are_escaped_by_pyoxigraph() -> None:
-    from kg.queries import Parameter
+    from kg.query.queries import Parameter
 
     parameter = Parameter(name="text", variable="_text", kind="string", required=True)
     assert str(parameter.term('a" } DROP ALL #')) == '"a\\" } DROP ALL #"'
@@ -119,7 +119,7 @@ def test_string_values_are_escaped_by_pyoxigraph() -> None:
 def test_numeric_values_must_be_xsd_lexical_forms(kind: str, value: str) -> None:
     """Regression: a decimal parameter took anything float() reads, and passed "nan", "inf"
     and "1e3" on as xsd:decimal literals that are not valid decimals."""
-    from kg.queries import Parameter
+    from kg.query.queries import Parameter
 
     with pytest.raises(QueryError, match=f"is not a valid {kind}"):
         Parameter(name="n", variable=f"_n_{kind}", kind=kind, required=True).term(value)
@@ -132,13 +132,13 @@ def test_numeric_values_must_be_xsd_lexical_forms(kind: str, value: str) -> None
     ("integer", "+7", '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'),
 ])
 def test_numeric_values_in_xsd_lexical_forms_are_kept(kind: str, value: str, expected: str) -> None:
-    from kg.queries import Parameter
+    from kg.query.queries import Parameter
 
     assert str(Parameter(name="n", variable=f"_n_{kind}", kind=kind, required=True).term(value)) == expected
 
 
 def test_where_inside_strings_and_comments_is_skipped() -> None:
-    from kg.queries import Parameter, StoredQuery
+    from kg.query.queries import Parameter, StoredQuery
 
     text = '# WHERE { in a comment\nSELECT ?x WHERE { BIND ("WHERE {" AS ?x) ?_y_iri ?p ?o }'
     query = StoredQuery(name="q", path=Path("q.rq"), text=text, summary="s",
@@ -152,7 +152,7 @@ def test_unknown_parameter_is_refused() -> None:
 
 
 def test_malformed_query_reports_the_parser_message(store: ox.Store) -> None:
-    from kg.store import run_query
+    from kg.query.store import run_query
 
     with pytest.raises(QueryError, match="error at"):
         run_query(store, "SELECT * WHERE { ?s ?p }")
@@ -173,7 +173,7 @@ def test_python_callers_may_name_entities_as_the_cli_and_http_do(store: ox.Store
 def test_an_id_in_another_case_wins_over_a_label_of_another_entity() -> None:
     """Regression: 'Interleukin-2' (the id interleukin-2 in another case) was ambiguous with
     the regimen labelled 'interleukin-2'."""
-    from kg.queries import Parameter, resolve_entity
+    from kg.query.queries import Parameter, resolve_entity
 
     rows = [{"match": "https://w3id.org/sarcoma-kg/id/interleukin-2", "label": "interleukin-2"},
             {"match": "https://w3id.org/sarcoma-kg/id/interleukin-2-monotherapy", "label": "interleukin-2"}]

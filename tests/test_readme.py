@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.queries import get_query
-from kg.stats import statistics
-from kg.store import select
+from kg.publish.stats import statistics
+from kg.query.queries import get_query
+from kg.query.store import select
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -48,7 +48,7 @@ def test_readme_disagreements_table_has_every_disagreement(store: ox.Store) -> N
 
 def test_readme_linked_entity_counts_are_the_records() -> None:
     """Regression: the README said 12 of 16 immune cell types after a seventeenth was curated."""
-    from kg.records import XREF_FIELDS, load_records
+    from kg.pipeline.records import XREF_FIELDS, load_records
 
     records = load_records()
     parts = []

@@ -10,9 +10,9 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Namespace, URIRef
 
 import kg
-from kg.build import load_ontology
 from kg.errors import ConfigurationError, DataError
-from kg.reasoning import reason, unsatisfiable_classes
+from kg.pipeline.ontology import load_ontology
+from kg.pipeline.reasoning import reason, unsatisfiable_classes
 from kg.resources import resource_path
 
 SKG = Namespace("https://w3id.org/sarcoma-kg/ontology/")

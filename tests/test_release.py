@@ -16,11 +16,12 @@ import rdflib
 from conftest import oxigraph_binary, oxigraph_load
 
 from kg.errors import ConfigurationError
-from kg.export import context_path, replace_directory
-from kg.mappings import default_mappings_path
-from kg.release import write_release
+from kg.output import replace_directory
+from kg.pipeline.serialise import context_path
+from kg.publish.mappings import default_mappings_path
+from kg.publish.release import write_release
+from kg.publish.stats import statistics
 from kg.resources import resource_path
-from kg.stats import statistics
 
 #: The RDF files of a release and their rdflib parser names.
 RDF_FILES = {
@@ -78,8 +79,8 @@ def test_a_failed_release_leaves_the_previous_one(built, tmp_path: Path, monkeyp
             raise OSError("disk full")
         return hashlib.sha256(data)
 
-    monkeypatch.setattr("kg.release.release_files", lambda result: {"a.ttl": b"", "b/c.ttl": b""})
-    monkeypatch.setattr("kg.release.hashlib.sha256", failing_sha256)
+    monkeypatch.setattr("kg.publish.release.release_files", lambda result: {"a.ttl": b"", "b/c.ttl": b""})
+    monkeypatch.setattr("kg.publish.release.hashlib.sha256", failing_sha256)
     with pytest.raises(OSError, match="disk full"):
         write_release(built, target)
     assert [path.name for path in tmp_path.iterdir()] == ["release"]
@@ -160,7 +161,7 @@ def test_release_replaces_an_earlier_release(built, tmp_path: Path, monkeypatch:
     (target / "SHA256SUMS").write_text("", encoding="utf-8")
     (target / "stale.txt").write_text("from the earlier release", encoding="utf-8")
     # which files a release holds is test_release_holds_every_file_with_its_checksum's concern
-    monkeypatch.setattr("kg.release.release_files", lambda result: {"sarcoma-kg.ttl": b"", "ontology/x.ttl": b""})
+    monkeypatch.setattr("kg.publish.release.release_files", lambda result: {"sarcoma-kg.ttl": b"", "ontology/x.ttl": b""})
     write_release(built, target)
     assert not (target / "stale.txt").exists() and (target / "sarcoma-kg.ttl").is_file()
     assert sorted(path.name for path in target.iterdir()) == ["SHA256SUMS", "ontology", "sarcoma-kg.ttl"]

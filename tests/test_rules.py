@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.derived import DERIVATIONS, clopper_pearson
 from kg.errors import ConfigurationError
-from kg.rules import apply_rules, default_rules_dir
+from kg.pipeline.derived import DERIVATIONS, clopper_pearson
+from kg.pipeline.rules import apply_rules, default_rules_dir
 
 
 def test_every_shipped_rule_runs_and_derives_nothing_from_nothing() -> None:
@@ -171,7 +171,7 @@ id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
 
 
 def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
-    """kg.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
+    """kg.pipeline.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
     added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
     skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
     intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
@@ -274,7 +274,7 @@ _TWO = ('id:{name}-rate a skg:OutcomeMeasurement ; skg:study id:s ; skg:populati
 ])
 def test_a_percentage_its_own_count_does_not_give_is_an_arithmetic_disagreement(
         case: str, pairs: str, expected: tuple[str, str] | None) -> None:
-    """kg.derived: printed percentage against printed count/denominator, within half a unit of its last digit."""
+    """kg.pipeline.derived: printed percentage against printed count/denominator, within half a unit of its last digit."""
     added = apply_rules(Graph().parse(data=_ARITHMETIC.replace("{pairs}", pairs), format="turtle")).added
     nodes = {node for node in added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                                              URIRef(_KIND + "Disagreement"))

@@ -1,11 +1,11 @@
-"""What the endpoint refuses before running a query (kg.safety), one case per line."""
+"""What the endpoint refuses before running a query (kg.query.safety), one case per line."""
 
 from __future__ import annotations
 
 import pytest
 
 from kg.errors import QueryRefused
-from kg.safety import check_read_only
+from kg.query.safety import check_read_only
 
 ALLOWED = [
     "SELECT ?service WHERE { ?service <http://example.org/from> ?load }",
@@ -70,7 +70,7 @@ def test_allowed_examples_are_queries_oxigraph_runs(query: str) -> None:
     ("SELECT * { ?s skg:p _:b . _:b0 ?p _:x-1.y }", ["skg"]),
 ])
 def test_undeclared_prefixes(query: str, expected: list[str]) -> None:
-    from kg.safety import undeclared_prefixes
+    from kg.query.safety import undeclared_prefixes
 
     assert undeclared_prefixes(query) == expected
 
@@ -87,7 +87,7 @@ DISGUISED = [
 
 @pytest.mark.parametrize(("query", "keyword"), DISGUISED)
 def test_a_disguised_keyword_is_refused_by_the_parsed_query(query: str, keyword: str) -> None:
-    from kg.safety import check_parsed
+    from kg.query.safety import check_parsed
 
     with pytest.raises(QueryRefused, match=keyword):
         check_parsed(query)
@@ -96,7 +96,7 @@ def test_a_disguised_keyword_is_refused_by_the_parsed_query(query: str, keyword:
 def test_service_run_together_with_silent_is_not_run() -> None:
     """Found by the property test below: one word to the tokeniser, SERVICE SILENT to Oxigraph;
     rdflib cannot read it, so it is not run."""
-    from kg.safety import QueryUnreadable, check_parsed
+    from kg.query.safety import QueryUnreadable, check_parsed
 
     query = "SELECT * WHERE { ?a ?p ?b SERVICESILENT<http://127.0.0.1:9/x>{ ?x ?y ?z } }"
     assert check_read_only(query) is None  # the token check alone would have let it through
@@ -108,7 +108,7 @@ def test_service_run_together_with_silent_is_not_run() -> None:
 def test_the_parsed_query_refuses_what_the_token_check_refuses(query: str, keyword: str) -> None:
     """Refused, or not read at all: rdflib cannot read a SERVICE after an IRI with a '#' in a
     BIND (a quirk of its grammar), and a text it cannot read is not run either."""
-    from kg.safety import QueryUnreadable, check_parsed
+    from kg.query.safety import QueryUnreadable, check_parsed
 
     with pytest.raises((QueryRefused, QueryUnreadable)) as refused:
         check_parsed(query)
@@ -117,7 +117,7 @@ def test_the_parsed_query_refuses_what_the_token_check_refuses(query: str, keywo
 
 @pytest.mark.parametrize("query", ALLOWED)
 def test_the_parsed_query_allows_what_names_strings_and_comments_hide(query: str) -> None:
-    from kg.safety import check_parsed
+    from kg.query.safety import check_parsed
 
     assert check_parsed(query) is None
 
@@ -125,7 +125,7 @@ def test_the_parsed_query_allows_what_names_strings_and_comments_hide(query: str
 @pytest.mark.parametrize("query", ["INSERT DATA { <http://a> <http://b> <http://c> }", "SELECT * WHERE { ?s ?p ?o",
                                    "SELECT * WHERE { ?s ?p ?o } garbage"])
 def test_a_text_the_parser_cannot_read_is_not_a_query_to_run(query: str) -> None:
-    from kg.safety import QueryUnreadable, check_parsed
+    from kg.query.safety import QueryUnreadable, check_parsed
 
     with pytest.raises(QueryUnreadable, match="not SPARQL 1.1"):
         check_parsed(query)
@@ -133,8 +133,8 @@ def test_a_text_the_parser_cannot_read_is_not_a_query_to_run(query: str) -> None
 
 def test_every_stored_and_page_query_passes_the_parsed_check() -> None:
     """The server's own queries skip the check, but they must pass it (users copy them to /sparql)."""
-    from kg.queries import PAGE_QUERIES_DIR, load_queries, page_query
-    from kg.safety import check_parsed, screen
+    from kg.query.queries import PAGE_QUERIES_DIR, load_queries, page_query
+    from kg.query.safety import check_parsed, screen
 
     texts = [query.render() for query in load_queries().values()]
     texts += [page_query(path.stem).text for path in sorted(PAGE_QUERIES_DIR.glob("*.rq"))]
@@ -151,7 +151,7 @@ def test_every_stored_and_page_query_passes_the_parsed_check() -> None:
     ("SELECT * WHERE " + "{" * 70 + "}" * 70, 70),
 ])
 def test_nesting_depth_counts_brackets_outside_strings_and_iris(query: str, depth: int) -> None:
-    from kg.safety import nesting_depth
+    from kg.query.safety import nesting_depth
 
     assert nesting_depth(query) == depth
 
@@ -165,7 +165,7 @@ def test_deep_nesting_is_a_400_before_any_parser_reads_it(query: str) -> None:
     """Regression (issue 18): 10,000 nested braces or parentheses, or 3,000 nested OPTIONALs,
     crashed a query worker."""
     from kg.errors import QueryError
-    from kg.safety import MAX_NESTING, screen
+    from kg.query.safety import MAX_NESTING, screen
 
     with pytest.raises(QueryError, match=f"the most this endpoint accepts is {MAX_NESTING}"):
         screen(query)
@@ -209,7 +209,7 @@ def test_what_every_layer_accepts_never_reaches_the_network() -> None:
     from hypothesis import HealthCheck, given, settings
 
     from kg.errors import QueryError
-    from kg.safety import check_parsed, screen
+    from kg.query.safety import check_parsed, screen
 
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/o")))

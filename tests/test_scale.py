@@ -7,10 +7,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.queries import load_queries
-from kg.results import solutions_to_rows
-from kg.scale import write_grown
-from kg.store import open_store
+from kg.bench.scale import write_grown
+from kg.query.queries import load_queries
+from kg.query.results import solutions_to_rows
+from kg.query.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,8 @@ def test_a_store_whose_load_fails_is_left_empty(built, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bench_prints_its_summary_line(built, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kg import bench
-    from kg.bench import format_report, run_bench
+    import kg.bench.run as bench
+    from kg.bench.run import format_report, run_bench
 
     # The report's form is under test, not its figures: the session's graph, rdflib stopped at
     # a quarter of a second (so the capped queries' "> cap" path runs too), and over HTTP only
@@ -115,7 +115,7 @@ def test_dispatch_overhead_script_measures_each_mode(built, monkeypatch: pytest.
     import runpy
     import sys
 
-    from kg import bench
+    import kg.bench.run as bench
 
     assert built.output is not None
     script = Path(__file__).resolve().parent.parent / "scripts" / "dispatch_overhead.py"

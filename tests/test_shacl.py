@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kg.validation import shacl_problems
+from kg.pipeline.shacl import shacl_problems
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shacl"
 VALID = sorted((FIXTURES / "valid").glob("*.ttl"))
@@ -49,7 +49,7 @@ def test_every_shape_says_what_is_wrong() -> None:
     constraint or on its node shape)."""
     from rdflib import Namespace, URIRef
 
-    from kg.validation import load_shapes
+    from kg.pipeline.shacl import load_shapes
 
     sh = Namespace("http://www.w3.org/ns/shacl#")
     shapes = load_shapes()

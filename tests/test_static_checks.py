@@ -29,7 +29,8 @@ def test_ruff_finds_nothing() -> None:
 
 
 def _modules_with_examples() -> list[str]:
-    return sorted(f"kg.{path.stem}" for path in (ROOT / "kg").glob("*.py") if ">>>" in path.read_text(encoding="utf-8"))
+    return sorted(".".join(path.relative_to(ROOT).with_suffix("").parts) for path in (ROOT / "kg").rglob("*.py")
+                  if ">>>" in path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("name", _modules_with_examples())

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from kg.app import create_app
-from kg.build import BuildResult
-from kg.forest import ForestRow, forest_plot
-from kg.pages import templates
-from kg.search import SearchIndex
+from kg.pipeline.build import BuildResult
+from kg.web.app import create_app
+from kg.web.pages import templates
+from kg.web.plots import ForestRow, forest_plot
+from kg.web.search import SearchIndex
 
 ID = "https://w3id.org/sarcoma-kg/id/"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -233,7 +233,7 @@ def test_the_access_log_has_a_line_per_request() -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from kg.server import AccessLog
+    from kg.web.server import AccessLog
 
     async def page(request: object) -> PlainTextResponse:
         return PlainTextResponse("a page")
@@ -266,7 +266,7 @@ def test_serve_has_a_quiet_flag() -> None:
 ])
 def test_a_reading_names_the_unit_where_the_print_does_not(numeric: str | None, unit: str, label: str,
                                                           expected: str) -> None:
-    from kg.pages import reading
+    from kg.web.pages import reading
 
     assert reading(numeric, unit, label) == expected
 
@@ -308,7 +308,7 @@ def test_the_home_page_counts_agree_with_graph_statistics(client: TestClient) ->
 
 
 def test_the_home_page_lists_therapy_classes_and_questions_that_open(client: TestClient) -> None:
-    from kg.pages import QUESTIONS
+    from kg.web.pages import QUESTIONS
 
     html = client.get("/").text
     classes = html[html.index("<h2>Therapy classes</h2>"):]
@@ -327,7 +327,7 @@ def test_the_home_page_lists_therapy_classes_and_questions_that_open(client: Tes
     ([{"id": "a"}, {"id": "c", "parent": "a"}, {"id": "c", "parent": "b"}, {"id": "b"}], ["a", ["c"], "b", ["c"]]),
 ])
 def test_tree_nests_rows_by_their_parent(rows: list[dict[str, str]], expected: list[object]) -> None:
-    from kg.pages import tree
+    from kg.web.pages import tree
 
     def flat(nodes: list[dict[str, object]]) -> list[object]:
         out: list[object] = []
@@ -347,7 +347,7 @@ def _summary_row(**values: str) -> dict[str, str]:
 
 
 def test_a_summary_keeps_both_values_of_a_cell_and_never_mixes_populations() -> None:
-    from kg.pages import summary_rows
+    from kg.web.pages import summary_rows
 
     rows = [_summary_row(measurement=ID + "m1", column="ORR", value="ORR 23%"),
             _summary_row(measurement=ID + "m2", column="ORR", value="23% (9/40)", reviewLabel="Huang 2025",
@@ -420,7 +420,7 @@ def test_a_plot_that_is_not_there_is_a_404(client: TestClient, path: str) -> Non
 
 
 def test_stored_queries_are_listed_as_pages(client: TestClient) -> None:
-    from kg.queries import load_queries
+    from kg.query.queries import load_queries
 
     html = client.get("/queries").text
     for query in load_queries().values():
@@ -484,7 +484,7 @@ def test_an_unknown_stored_query_page_is_a_404(client: TestClient) -> None:
 
 
 def test_result_table_merges_label_columns_and_keeps_literals_as_written() -> None:
-    from kg.pages import result_table
+    from kg.web.pages import result_table
 
     result = {"head": {"vars": ["study", "studyLabel", "orr", "other"]}, "results": {"bindings": [
         {"study": {"type": "uri", "value": ID + "sarc028"}, "studyLabel": {"type": "literal", "value": "SARC028"},

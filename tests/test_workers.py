@@ -1,6 +1,6 @@
 """The query workers' transport: large replies, workers that die, time limits.
 
-These run a :class:`kg.workers.QueryPool` on a one-triple graph, so they need no build.
+These run a :class:`kg.web.pool.QueryPool` on a one-triple graph, so they need no build.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from conftest import counting_listener
 
 from kg.errors import ConfigurationError, QueryTimeout, ResultTooLarge, ServerBusy, WorkerError
-from kg.workers import Limits, QueryPool
+from kg.web.pool import Limits, QueryPool
 
 LONG = "x" * 1000
 #: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
@@ -138,7 +138,7 @@ def test_a_worker_cannot_reach_the_network(graph: Path) -> None:
     the worker fetched a URL. The worker itself must not be able to connect anywhere."""
     import sys
 
-    from kg.sandbox import deny_network  # noqa: F401 - the module under test must import
+    from kg.web.sandbox import deny_network  # noqa: F401 - the module under test must import
 
     if sys.platform != "linux":
         pytest.skip("the network sandbox uses seccomp (Linux)")
@@ -222,19 +222,19 @@ def test_a_query_waits_for_a_replacement_that_loads_longer_than_the_limit(graph:
 def test_a_failed_start_stops_the_other_workers_cleanly(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: when one worker failed to start, the others went on loading and, cancelled
     at shutdown, raised 'list.remove(x): x not in list' into asyncio's error log."""
-    import kg.workers
+    import kg.web.pool
 
-    original = kg.workers._Worker.connect
-    calls: list[kg.workers._Worker] = []
+    original = kg.web.pool._Worker.connect
+    calls: list[kg.web.pool._Worker] = []
 
-    async def connect(self: kg.workers._Worker, timeout: float) -> None:
+    async def connect(self: kg.web.pool._Worker, timeout: float) -> None:
         calls.append(self)
         if len(calls) == 1:
             self.kill()
             raise ConfigurationError("the first worker cannot load the graph")
         await original(self, timeout)
 
-    monkeypatch.setattr(kg.workers._Worker, "connect", connect)
+    monkeypatch.setattr(kg.web.pool._Worker, "connect", connect)
     errors: list[dict[str, Any]] = []
 
     async def main() -> None:
