@@ -62,7 +62,9 @@ def _page(browser, server: str):
 def test_query_page_runs_a_stored_query(browser, server: str) -> None:
     page, outside = _page(browser, server)
     page.goto(f"{server}/query")
-    page.wait_for_function("window.sarcomaKgReady === true", timeout=30_000)
+    # A selector, not wait_for_function: Playwright polls a function with eval, which the
+    # page's CSP (script-src 'self') refuses whenever the first check comes too early.
+    page.wait_for_selector("[data-ready=yes]", state="attached", timeout=30_000)
     tabs = page.locator(".tabPanel, .tab, [role=tab]").all_inner_texts()
     # tabs are named by the query's summary
     assert any("Trials and their reported outcomes for a sarcoma subtype" in text for text in tabs), tabs

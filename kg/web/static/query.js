@@ -60,7 +60,6 @@
       });
       foldHeader(yasgui.getTab());
       window.sarcomaKgYasgui = yasgui;
-      window.sarcomaKgReady = true;
       root.dataset.ready = "yes";  // for tests that wait on a selector
     });
 })();
