@@ -79,7 +79,18 @@ class QueryTiming:
 
 @dataclass
 class SizeReport:
-    """The measurements at one size."""
+    """The measurements at one size.
+
+    :param label: the size as the report names it (``curated``, ``100k`` ...)
+    :param triples: the graph's triples
+    :param load_seconds: Oxigraph's load of the graph
+    :param peak_memory_mb: the peak resident memory of the process that loaded and queried the store
+    :param rdflib_load_seconds: rdflib's parse of the same graph, where measured
+    :param queries: each stored query's timings
+    :param throughput: requests a second the clients got over HTTP (the stored queries of up to 100 rows), where measured
+    :param first_query_seconds: from ``sarcoma-kg serve`` to the first answered query
+    :param pages: entity page path → (median, p95) milliseconds over HTTP (curated size only)
+    """
 
     label: str
     triples: int

@@ -1,9 +1,10 @@
 """The build pipeline: records → RDF → reasoning → rules → SHACL → quality → Turtle.
 
-Each stage is a module of its own (``kg.pipeline.records``, ``kg.pipeline.convert``, ``kg.pipeline.reasoning``,
-``kg.pipeline.rules``, ``kg.pipeline.shacl``, ``kg.pipeline.quality``, ``kg.pipeline.serialise``); this module only runs them
-in order, times them, and writes the output atomically: nothing is written unless every
-stage passes, and then the whole output directory is replaced at once.
+Each stage is a module of its own (:mod:`kg.pipeline.records`, :mod:`~kg.pipeline.convert`,
+:mod:`~kg.pipeline.reasoning`, :mod:`~kg.pipeline.rules`, :mod:`~kg.pipeline.shacl`,
+:mod:`~kg.pipeline.quality`, :mod:`~kg.pipeline.serialise`); this module only runs them in
+order, times them, and writes the output atomically (:mod:`kg.output`): nothing is written
+unless every stage passes, and then the whole output directory is replaced at once.
 """
 
 from __future__ import annotations

@@ -59,7 +59,16 @@ class TreeNode:
 
 @dataclass
 class Term:
-    """One term of the ontology, as its entry shows it."""
+    """One term of the ontology, as its entry shows it.
+
+    :param iri: the term's IRI
+    :param anchor: its fragment in the page (the local name)
+    :param label: its ``rdfs:label``
+    :param kind: its type as a CURIE (``owl:Class``, ``owl:ObjectProperty``, ``owl:NamedIndividual`` ...)
+    :param definition: its IAO:0000115 definition
+    :param comments: its ``rdfs:comment`` texts
+    :param relations: each relation shown (superclasses, domain, mappings ...) with its targets
+    """
 
     iri: str
     anchor: str

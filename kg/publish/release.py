@@ -125,14 +125,14 @@ def release(
 ) -> Path:
     """Build the graph from the records and write a release directory.
 
+    The build and the checks of ``output_dir`` are those of :func:`kg.pipeline.build.build`,
+    and so are its errors (a ``ConfigurationError``, exit 2, before the build starts if
+    ``output_dir`` may not be replaced; a ``DataError``, exit 1, with nothing written).
+
     :param output_dir: the release directory (replaced as a whole)
     :param records_dir: the curated records (default: the shipped ``data/records``)
     :param progress: called with a line after each stage
     :returns: the release directory
-    :raises ConfigurationError: if an input cannot be loaded, a tool is missing, or
-        ``output_dir`` cannot be written or holds anything but an earlier output (checked
-        before the build starts) (exit 2)
-    :raises DataError: if the data fails a check (exit 1); nothing is written then
     """
     check_output_directory(output_dir)
     result = build_graph(records_dir, progress=progress)
