@@ -27,7 +27,8 @@ from kg.errors import QueryError, ResultTooLarge, SarcomaKGError
 from kg.formats import RDF_MEDIA_TYPES, RESULT_MEDIA_TYPES, RdfFormat, ResultFormat
 from kg.identifiers import common_prefixes
 from kg.query.safety import QueryUnreadable, check_query
-from kg.query.store import syntax_error_message
+from kg.query.store import open_store, syntax_error_message
+from kg.web.sandbox import deny_network
 
 __all__ = ["FRAME", "Limits", "QueryResult", "Request", "execute", "frame", "serve_queries"]
 
@@ -177,6 +178,7 @@ def execute(store: ox.Store, request: Request, limits: Limits) -> QueryResult:
     return QueryResult(media_type, body, rows)
 
 
+#: The header of a message on a worker's socket: its length in bytes (then its pickle).
 FRAME = struct.Struct("!Q")
 
 
@@ -199,10 +201,15 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 def serve_queries(sock: socket.socket, graph_file: str, store_dir: str | None, limits: Limits) -> None:
-    """The worker process: keep off the network, load the store, then answer queries."""
-    from kg.query.store import open_store
-    from kg.web.sandbox import deny_network  # imported in the child process
+    """The worker process: keep off the network, load the store, then answer queries until
+    the server closes the socket.
 
+    :param sock: the worker's end of the socket pair; the first message says ``ready`` (or
+        why the store cannot be loaded), then each :class:`Request` gets one reply
+    :param graph_file: the built graph, loaded when ``store_dir`` is not given
+    :param store_dir: an Oxigraph store directory, opened read-only
+    :param limits: the caps of every query (a request may lower the row cap)
+    """
     # Ctrl-C in a terminal reaches the whole process group; the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     check_query("ASK {}")  # imports the safety parser now, not during a query's time limit
