@@ -11,6 +11,7 @@ from fhir.resources.bundle import Bundle
 from fhir.resources.evidence import Evidence
 
 from kg.publish.fhir import FHIR_BASE, evidence_bundle, fhir_json
+from kg.query.store import open_store
 
 _ID = "https://w3id.org/sarcoma-kg/id/"
 
@@ -33,11 +34,12 @@ def test_the_bundle_validates_as_fhir_r5_and_reads_back_the_same(store: ox.Store
     assert again.model_dump() == bundle.model_dump()
 
 
-def test_one_evidence_per_measurement_and_every_reference_resolves(document: dict, store: ox.Store) -> None:
-    measurements = {row["m"].value for row in store.query(
-        "SELECT ?m WHERE { ?m a <https://w3id.org/sarcoma-kg/ontology/OutcomeMeasurement> }")}
+def test_one_evidence_per_measurement_and_contrast_and_every_reference_resolves(document: dict, store: ox.Store) -> None:
+    facts = {row["m"].value for row in store.query(
+        "SELECT ?m WHERE { VALUES ?kind { <https://w3id.org/sarcoma-kg/ontology/OutcomeMeasurement> "
+        "<https://w3id.org/sarcoma-kg/ontology/Contrast> } ?m a ?kind }")}
     evidence = _resources(document, "Evidence")
-    assert {resource["url"] for resource in evidence.values()} == measurements
+    assert {resource["url"] for resource in evidence.values()} == facts
     full_urls = {entry["fullUrl"] for entry in document["entry"]}
 
     def references(node: object) -> list[str]:
@@ -71,7 +73,7 @@ def test_an_evidence_states_its_value_as_printed_its_variables_and_its_source(do
 
 def test_a_printed_fraction_gives_the_sample_size_events_and_the_derived_interval(document: dict) -> None:
     with_interval = [resource for resource in _resources(document, "Evidence").values()
-                     if "attributeEstimate" in resource["statistic"][0]]
+                     if "attributeEstimate" in resource.get("statistic", [{}])[0]]
     assert with_interval, "no measurement with a printed numerator and denominator"
     for resource in with_interval:
         statistic = resource["statistic"][0]
@@ -129,3 +131,74 @@ def test_a_sample_size_taken_from_the_same_groups_count_says_so(document: dict) 
     assert sample["knownDataCount"] == 10
     assert sample["description"] == "enrolled patients: count of the same group (not printed with the value)"
     assert "numberOfEvents" not in evidence["statistic"][0]
+
+
+def test_a_contrast_is_a_comparative_evidence_of_an_arm_against_its_comparator(document: dict) -> None:
+    """SU2C-SARC032's 2-year DFS, experimental group against the active control (Wu, Table 2):
+    exposure and reference exposure with their regimens, no statistic between the arms (the
+    review prints none), composed of the two arms' own Evidence."""
+    evidence = _resources(document, "Evidence")
+    contrast = evidence["c-wu-sarc032-dfs-table"]
+    roles = {variable["variableRole"]["coding"][0]["code"]: variable for variable in contrast["variableDefinition"]}
+    assert set(roles) == {"population", "exposure", "referenceExposure", "measuredVariable"}
+    assert roles["exposure"]["observed"]["display"] == \
+        "neoadjuvant pembrolizumab plus radiotherapy, surgery, adjuvant pembrolizumab"
+    assert roles["referenceExposure"]["observed"]["reference"] == "EvidenceVariable/neoadjuvant-radiotherapy-surgery"
+    assert roles["referenceExposure"]["description"] == "SU2C-SARC032 control group (active control arm)"
+    assert "statistic" not in contrast
+    assert any("prints no difference, hazard ratio or p-value" in note["text"] for note in contrast["note"])
+    parts = {artifact["resourceReference"]["reference"]: artifact["display"]
+             for artifact in contrast["relatedArtifact"] if artifact["type"] == "composed-of"}
+    assert len(parts) == 2 and all(part.removeprefix("Evidence/") in evidence for part in parts)
+    assert sorted(parts.values()) == ["SU2C-SARC032 control group (active control arm): 2-year DFS 52%",
+                                      "SU2C-SARC032 experimental group (experimental arm): 2-year DFS 67%"]
+
+
+def test_a_historical_comparator_has_no_regimen_and_says_what_it_is(document: dict) -> None:
+    """NITRA-SARC's median OS against "earlier data": the comparator is described, not coded."""
+    contrast = _resources(document, "Evidence")["c-huang-nitrasarc-median-os"]
+    reference = next(variable for variable in contrast["variableDefinition"]
+                     if variable["variableRole"]["coding"][0]["code"] == "referenceExposure")
+    assert "observed" not in reference
+    assert reference["description"].endswith("(historical comparator)")
+    assert contrast["title"].startswith("median overall survival: 24.6 months")
+
+
+def test_a_measurement_of_an_arm_names_the_arms_role(document: dict) -> None:
+    measurement = next(resource for resource in _resources(document, "Evidence").values()
+                       if any(variable.get("description") == "SU2C-SARC032 control group (active control arm)"
+                              and variable["variableRole"]["coding"][0]["code"] == "exposure"
+                              for variable in resource["variableDefinition"]))
+    assert "statistic" in measurement
+
+
+def test_a_printed_hazard_ratio_between_arms_is_the_contrasts_statistic(tmp_path: Path) -> None:
+    """The reviews print no HR between arms today; one that is printed becomes the statistic."""
+    graph = tmp_path / "contrast.ttl"
+    graph.write_text(_CONTRAST_GRAPH, encoding="utf-8")
+    bundle = json.loads(fhir_json(open_store(graph)))
+    contrast = _resources(bundle, "Evidence")["c-1"]
+    statistic = contrast["statistic"][0]
+    assert statistic["statisticType"]["coding"][0]["code"] == "C93150"
+    assert statistic["description"] == "hazard ratio between the arms as printed: HR 0.61"
+    assert not any("prints no difference" in note["text"] for note in contrast["note"])
+
+
+_CONTRAST_GRAPH = """
+@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
+@prefix skgid: <https://w3id.org/sarcoma-kg/id/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+skgid:c-1 a skg:Contrast ; skg:contrastedArm skgid:a-1 ; skg:comparatorArm skgid:a-2 ;
+    skg:contrastedMeasurement skgid:m-1 , skgid:m-2 ; skg:hazardRatioText "HR 0.61" ; skg:evidence skgid:e-1 .
+skgid:m-1 a skg:OutcomeMeasurement ; skg:arm skgid:a-1 ; skg:valueText "mOS 20 months" ; skg:endpoint skg:MedianOS ;
+    skg:study skgid:s-1 ; skg:evidence skgid:e-1 .
+skgid:m-2 a skg:OutcomeMeasurement ; skg:arm skgid:a-2 ; skg:valueText "mOS 12 months" ; skg:endpoint skg:MedianOS ;
+    skg:study skgid:s-1 ; skg:evidence skgid:e-1 .
+skgid:a-1 rdfs:label "arm A" ; skg:armRole skg:ExperimentalArm .
+skgid:a-2 rdfs:label "arm B" ; skg:armRole skg:ActiveControlArm .
+skg:ExperimentalArm rdfs:label "experimental arm" .
+skg:ActiveControlArm rdfs:label "active control arm" .
+skg:MedianOS rdfs:label "median overall survival" .
+skgid:s-1 rdfs:label "a trial" .
+skgid:e-1 skg:review skgid:wu2025 ; skg:sourceLocation "text" ; skg:quote "HR 0.61" .
+"""

@@ -12,10 +12,18 @@ DOIs). Each Evidence states:
   count of the same group) as ``sampleSize.knownDataCount`` and
   numerator as ``numberOfEvents``, and the build's exact 95% interval as an
   ``attributeEstimate`` that says it is derived, not printed;
-* ``variableDefinition``: population, exposure (the regimen) and measured variable (the outcome);
+* ``variableDefinition``: population, exposure (the regimen, described by the arm and its
+  role: experimental, active control, single-arm cohort ...) and measured variable (the outcome);
 * ``certainty``: the design-based evidence level, under its own name;
 * ``relatedArtifact`` and ``citeAsReference``: the review it is derived from and the primary
   publication it cites, with the exact quote, the location and the reference number in a note.
+
+Each contrast between two arms (``skg:Contrast``: SU2C-SARC032's experimental group against
+its control, NITRA-SARC against the earlier data it is compared with) is a comparative
+Evidence of its own: the arm as ``exposure``, its comparator as ``referenceExposure`` (coded
+by its regimen, or only described when it is a historical comparator), the statistics the
+source prints between the two (none in the reviews today, which a note says), and the two
+arms' own Evidence as ``relatedArtifact`` of type ``composed-of``.
 
 The resources are built with the ``fhir.resources`` R5 models, which validate each one as it
 is made. External codes take as their ``system`` the vocabulary's URI prefix from the
@@ -63,7 +71,7 @@ from fhir.resources.range import Range
 from fhir.resources.reference import Reference
 from fhir.resources.relatedartifact import RelatedArtifact
 
-from kg.identifiers import get_converter
+from kg.identifiers import DATA_NAMESPACE, ONTOLOGY_NAMESPACE, get_converter
 from kg.query.queries import StoredQuery, load_queries
 from kg.resources import resource_path
 
@@ -71,8 +79,8 @@ __all__ = ["FHIR_BASE", "evidence_bundle", "fhir_json"]
 
 #: The base of the bundle's fullUrls; a resource's references (``Group/ups``) resolve against it.
 FHIR_BASE = "https://w3id.org/sarcoma-kg/fhir/"
-_SKG = "https://w3id.org/sarcoma-kg/ontology/"
-_ID = "https://w3id.org/sarcoma-kg/id/"
+_SKG = ONTOLOGY_NAMESPACE
+_ID = DATA_NAMESPACE
 _STATISTIC_TYPES = "http://terminology.hl7.org/CodeSystem/statistic-type"
 _VARIABLE_ROLES = "http://terminology.hl7.org/CodeSystem/variable-role"
 _ESTIMATE_TYPES = "http://terminology.hl7.org/CodeSystem/attribute-estimate-type"
@@ -204,39 +212,58 @@ def _statistic(row: dict[str, str]) -> EvidenceStatistic:
         attributeEstimate=estimates, note=notes)
 
 
-def _variables(row: dict[str, str], graph: _Graph) -> list[EvidenceVariableDefinition]:
-    variables = []
-    if "population" in row:
-        variables.append(EvidenceVariableDefinition(
-            description=row.get("populationText") or graph.label(row["population"]),
-            variableRole=CodeableConcept(coding=[Coding(system=_VARIABLE_ROLES, code="population")]),
-            observed=_reference("Group", row["population"], graph.label(row["population"]))))
-    if "regimen" in row:
-        variables.append(EvidenceVariableDefinition(
-            description=row.get("armLabel") or graph.label(row["regimen"]),
-            variableRole=CodeableConcept(coding=[Coding(system=_VARIABLE_ROLES, code="exposure")]),
-            observed=_reference("EvidenceVariable", row["regimen"], graph.label(row["regimen"]))))
+def _variable(role: str, description: str, observed: Reference | None) -> EvidenceVariableDefinition:
+    return EvidenceVariableDefinition(description=description, observed=observed,
+                                      variableRole=CodeableConcept(coding=[Coding(system=_VARIABLE_ROLES, code=role)]))
+
+
+def _population(row: dict[str, str], graph: _Graph) -> list[EvidenceVariableDefinition]:
+    """The population variable (the subtype, described as printed), where the row has one."""
+    if "population" not in row:
+        return []
+    population = row["population"]
+    return [_variable("population", row.get("populationText") or graph.label(population),
+                      _reference("Group", population, graph.label(population)))]
+
+
+def _measured(row: dict[str, str]) -> EvidenceVariableDefinition:
+    """The measured variable: the outcome, described by the endpoint."""
     outcome = row.get("outcome")
-    variables.append(EvidenceVariableDefinition(
-        description=row["endpointLabel"],
-        variableRole=CodeableConcept(coding=[Coding(system=_VARIABLE_ROLES, code="measuredVariable")]),
-        observed=_reference("EvidenceVariable", outcome, row.get("outcomeLabel")) if outcome else None))
-    return variables
+    return _variable("measuredVariable", row["endpointLabel"],
+                     _reference("EvidenceVariable", outcome, row.get("outcomeLabel")) if outcome else None)
 
 
-def _evidence(row: dict[str, str], graph: _Graph) -> Evidence:
+def _variables(row: dict[str, str], graph: _Graph) -> list[EvidenceVariableDefinition]:
+    exposure = []
+    if "regimen" in row:
+        arm = row.get("armLabel")
+        description = f"{arm} ({row['armRoleLabel']})" if arm and "armRoleLabel" in row else arm or graph.label(row["regimen"])
+        exposure.append(_variable("exposure", description,
+                                  _reference("EvidenceVariable", row["regimen"], graph.label(row["regimen"]))))
+    return [*_population(row, graph), *exposure, _measured(row)]
+
+
+def _provenance(row: dict[str, str], graph: _Graph) -> tuple[list[Annotation], list[RelatedArtifact]]:
+    """Where a fact is printed: the quote with the review, location and reference number as a
+    note; the review it is derived from and the primary publication it cites."""
     review = row["review"]
     where = row["location"] + (f", section '{row['section']}'" if "section" in row else "")
     reference = f", reference [{row['referenceNumber']}]" if "referenceNumber" in row else ""
     notes = [Annotation(text=f"Quote ({graph.label(review)}, {where}{reference}): \"{row['quote']}\"")]
-    if "comment" in row:
-        notes.append(Annotation(text=f"Curators' comment: {row['comment']}"))
     related = [RelatedArtifact(type="derived-from", label=where, display=graph.label(review),
                                resourceReference=_reference("Citation", review, graph.label(review)))]
     if "primarySource" in row:
         related.append(RelatedArtifact(
             type="cites", label=row.get("referenceNumber"), display=graph.label(row["primarySource"]),
             resourceReference=_reference("Citation", row["primarySource"], graph.label(row["primarySource"]))))
+    return notes, related
+
+
+def _evidence(row: dict[str, str], graph: _Graph) -> Evidence:
+    review = row["review"]
+    notes, related = _provenance(row, graph)
+    if "comment" in row:
+        notes.append(Annotation(text=f"Curators' comment: {row['comment']}"))
     certainty = None
     if "evidenceLevel" in row:
         level = row["evidenceLevel"]
@@ -253,6 +280,45 @@ def _evidence(row: dict[str, str], graph: _Graph) -> Evidence:
         citeAsReference=_reference("Citation", review, graph.label(review)), relatedArtifact=related,
         variableDefinition=_variables(row, graph), statistic=[_statistic(row)], certainty=certainty, note=notes,
         identifier=[Identifier(system="https://clinicaltrials.gov", value=row["nct"])] if "nct" in row else None)
+
+
+#: What a contrast may print between its two arms, as a statistic type (HL7's code where one fits).
+_CONTRAST_STATISTICS = (("difference", "difference", None), ("hazardRatio", "hazard ratio", ("C93150", "Hazard Ratio")),
+                        ("pValue", "p-value", None))
+
+
+def _contrast(row: dict[str, str], graph: _Graph) -> Evidence:
+    """A comparative Evidence: an arm (exposure) against its comparator (reference exposure).
+
+    Its statistics are only what the source prints between the two arms (a difference, a
+    hazard ratio, a p-value); each arm's own value is an Evidence of its own, which this one
+    is composed of.
+    """
+    arm = f"{row['armLabel']} ({row['armRoleLabel']})"
+    comparator = f"{row['comparatorLabel']} ({row['comparatorRoleLabel']})"
+    title = (f"{row['endpointLabel']}: {row['valueText']} ({row['armLabel']}) against {row['comparatorValueText']} "
+             f"({row['comparatorLabel']}), {row['studyLabel']}")
+    arms = [_variable(role, description, _reference("EvidenceVariable", regimen, graph.label(regimen)) if regimen else None)
+            for role, description, regimen in (("exposure", arm, row.get("regimen")),
+                                               ("referenceExposure", comparator, row.get("comparatorRegimen")))]
+    variables = [*_population(row, graph), *arms, _measured(row)]
+    statistics = [EvidenceStatistic(
+        description=f"{name} between the arms as printed: {row[key]}",
+        statisticType=CodeableConcept(coding=[Coding(system=_STATISTIC_TYPES, code=code[0], display=code[1])]
+                                      if code else None, text=name))
+        for key, name, code in _CONTRAST_STATISTICS if key in row]
+    notes, related = _provenance(row, graph)
+    if not statistics:
+        notes.append(Annotation(text="The source prints no difference, hazard ratio or p-value between the arms: "
+                                     "only each arm's value, an Evidence of its own (relatedArtifact composed-of)."))
+    related += [RelatedArtifact(type="composed-of", display=f"{label}: {row[value]}",
+                                resourceReference=_reference("Evidence", row[measurement]))
+                for measurement, label, value in (("measurement", arm, "valueText"),
+                                                  ("comparatorMeasurement", comparator, "comparatorValueText"))]
+    return Evidence(
+        id=_fhir_id(row["contrast"]), url=row["contrast"], status="active", title=title[:250], description=title,
+        citeAsReference=_reference("Citation", row["review"], graph.label(row["review"])), relatedArtifact=related,
+        variableDefinition=variables, statistic=statistics or None, note=notes)
 
 
 def _group(iri: str, graph: _Graph) -> Group:
@@ -297,7 +363,8 @@ def _citation(iri: str, publication: dict[str, str]) -> Citation:
 
 
 def evidence_bundle(store: ox.Store) -> Bundle:
-    """Every outcome measurement as a FHIR R5 Evidence, with what it refers to, in one Bundle.
+    """Every outcome measurement and every contrast between arms as a FHIR R5 Evidence, with
+    what they refer to, in one Bundle.
 
     :param store: a store holding the built graph
     :returns: a ``collection`` Bundle (Evidence, Group, EvidenceVariable, Citation), validated
@@ -317,6 +384,11 @@ def evidence_bundle(store: ox.Store) -> Bundle:
         for publication in (row["review"], row.get("primarySource")):
             if publication in graph.publications:
                 resources.setdefault(("Citation", publication), _citation(publication, graph.publications[publication]))
+    for row in _rows(store, _query("fhir-contrasts").text):
+        resources["Evidence", row["contrast"]] = _contrast(row, graph)
+        for regimen in (row.get("regimen"), row.get("comparatorRegimen")):
+            if regimen:
+                resources.setdefault(("EvidenceVariable", regimen), _regimen(regimen, graph))
     entries = [BundleEntry(fullUrl=f"{FHIR_BASE}{kind}/{resource.id}", resource=resource)
                for (kind, _), resource in sorted(resources.items(), key=lambda item: (item[0][0], item[1].id))]
     return Bundle(id="sarcoma-kg-evidence", type="collection", entry=entries)
