@@ -167,16 +167,20 @@ _FRACTIONS = """
 id:fraction a skg:OutcomeMeasurement ; skg:numerator 9 ; skg:denominator 40 .
 id:count a skg:OutcomeMeasurement ; skg:numerator 9 .
 id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
+id:finding-figure a skg:FindingValue ; skg:numerator 6 ; skg:denominator 17 .
+id:finding-count a skg:FindingValue ; skg:numerator 6 .
 """
 
 
 def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
-    """kg.pipeline.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
+    """kg.pipeline.derived: the interval is a node of its own, typed as derived, from the measurement (or
+    finding value), with its method."""
     added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
     skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
     intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                                    URIRef(skg + "DerivedInterval")))
-    assert intervals == {URIRef(data + "fraction/ci95")}
+    # a finding's figure printed as a fraction ("35.3% (6/17)" of MFS tumours) gets one too
+    assert intervals == {URIRef(data + "fraction/ci95"), URIRef(data + "finding-figure/ci95")}
     node = URIRef(data + "fraction/ci95")
     assert (URIRef(data + "fraction"), URIRef(skg + "derivedInterval"), node) in added
     assert (node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef(data + "fraction")) in added

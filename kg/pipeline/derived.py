@@ -4,8 +4,8 @@ What SPARQL cannot compute is derived here, from printed values only, and typed 
 so that it is never mixed with them:
 
 - the exact (Clopper-Pearson) 95% confidence interval of every printed fraction (a
-  ``skg:DerivedInterval`` node, ``prov:wasDerivedFrom`` the measurement whose
-  ``skg:numerator`` and ``skg:denominator`` it is computed from, with the method named);
+  ``skg:DerivedInterval`` node, ``prov:wasDerivedFrom`` the measurement or finding value
+  whose ``skg:numerator`` and ``skg:denominator`` it is computed from, with the method named);
 - an arithmetic disagreement (a ``skg:Disagreement`` of kind ``skg:ArithmeticInconsistency``)
   wherever a printed percentage is not what its own printed count over its printed
   denominator gives, beyond half a unit of the percentage's last printed digit; neither
@@ -71,8 +71,8 @@ def fraction_intervals(store: ox.Store) -> list[ox.Triple]:
     """Derive the exact 95% interval of every printed numerator over a printed denominator.
 
     :param store: the graph after the SPARQL rules
-    :returns: one ``skg:DerivedInterval`` node per such measurement (``<measurement>/ci95``, a
-        node under its record, as an evidence node is)
+    :returns: one ``skg:DerivedInterval`` node per such measurement or finding value
+        (``<measurement>/ci95``, a node under its record, as an evidence node is)
     """
     triples: list[ox.Triple] = []
     for solution in select(store, _query("printed-fractions")):
