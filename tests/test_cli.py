@@ -384,20 +384,31 @@ def _records_with_an_altered_quote(tmp_path: Path) -> Path:
     return records
 
 
-@pytest.mark.parametrize(("case", "exit_code", "expected"), [
-    ("shipped", 0, "0 quote problem(s); "),
-    ("altered quote", 1, ("wu2025/ici-trials.yaml: record 'neoadjuvant-pembrolizumab-radiotherapy-surgery-adjuvant-"
-                          "pembrolizumab': quote is not verbatim in wu2025")),
-    ("missing sources", 2, "error: no directory of review texts at "),
-])
-def test_check_curation_exit_codes(sources_dir: Path, tmp_path: Path, case: str, exit_code: int, expected: str) -> None:
-    arguments = ["check-curation", "--sources", str(tmp_path / "nowhere" if case == "missing sources" else sources_dir)]
-    if case == "altered quote":
-        arguments += ["--records", str(_records_with_an_altered_quote(tmp_path))]
-    result = CliRunner().invoke(main, arguments)
+#: check-curation's cases: the command's arguments ({sources}, {empty}, {missing}, {altered} are filled in), its
+#: exit code, and a text its output must hold.
+CHECK_CURATION_CASES = {
+    "shipped": (["--sources", "{sources}"], 0, "0 quote problem(s); "),
+    "uncovered sentences": (["--sources", "{sources}", "--uncovered"], 0, " sentence(s) no quote covers\n0 quote"),
+    "altered quote": (["--sources", "{sources}", "--records", "{altered}"], 1,
+                      ("error: quotes: 1 problem(s)\n  - wu2025/ici-trials.yaml: record 'neoadjuvant-pembrolizumab-"
+                       "radiotherapy-surgery-adjuvant-pembrolizumab': quote is not verbatim in wu2025")),
+    "missing sources": (["--sources", "{missing}"], 2, "error: no directory of review texts at "),
+    "sources without the reviews": (["--sources", "{empty}"], 2, "error: cannot read the review huang2025: "),
+    "missing records": (["--sources", "{sources}", "--records", "{missing}"], 2, "Directory '"),
+}
+
+
+@pytest.mark.parametrize(("arguments", "exit_code", "expected"), CHECK_CURATION_CASES.values(),
+                         ids=CHECK_CURATION_CASES.keys())
+def test_check_curation_exit_codes(sources_dir: Path, tmp_path: Path, arguments: list[str], exit_code: int,
+                                   expected: str) -> None:
+    (tmp_path / "empty").mkdir()
+    paths = {"sources": sources_dir, "empty": tmp_path / "empty", "missing": tmp_path / "nowhere",
+             "altered": _records_with_an_altered_quote(tmp_path) if "{altered}" in arguments else None}
+    result = CliRunner().invoke(main, ["check-curation", *(argument.format_map(paths) for argument in arguments)])
     assert result.exit_code == exit_code, result.output
     assert expected in result.output and "Traceback" not in result.output
-    if case == "altered quote":
+    if exit_code == 1:  # the report on standard output, the problems (file, record, rule) on standard error
         assert "[rule: verbatim-quote]" in result.stderr and result.stdout.startswith("1 quote problem(s); ")
 
 
@@ -426,7 +437,13 @@ def test_update_generated_checks_and_rewrites_a_stale_file(tmp_path: Path) -> No
     assert checked.exit_code == 1, checked.output
     assert f"{CONTEXT}: record '(file)': differs from what the code generates" in checked.stderr
     assert MAPPINGS not in checked.stderr and stale.read_bytes() == before
+    stale.rename(moved := tmp_path / "moved")
+    missing = CliRunner().invoke(main, ["update-generated", "--check", "--root", str(tmp_path)])
+    assert missing.exit_code == 1 and f"{CONTEXT}: record '(file)': is missing" in missing.stderr, missing.output
+    moved.rename(stale)
     updated = CliRunner().invoke(main, ["update-generated", "--root", str(tmp_path)])
     assert updated.exit_code == 0, updated.output
     assert updated.stderr == f"updated {stale}\n"
     assert stale.read_bytes() == resource_path(CONTEXT).read_bytes()
+    no_root = CliRunner().invoke(main, ["update-generated", "--root", str(tmp_path / "nowhere")])
+    assert no_root.exit_code == 2 and "does not exist" in no_root.output, no_root.output

@@ -67,7 +67,8 @@ def update_generated(*, check: bool = False, root: Path | None = None) -> list[P
              if not _current(root / name, content)}
     if check and stale:
         raise DataError([Problem(path.relative_to(root).as_posix(), "(file)", "generated-file-current",
-                                 "differs from what the code generates; rewrite it with `sarcoma-kg update-generated`")
+                                 f"{'differs from what the code generates' if path.exists() else 'is missing'}; "
+                                 "write it with `sarcoma-kg update-generated`")
                          for path in stale], stage="generated files")
     if not check:
         for path, content in stale.items():
