@@ -8,6 +8,7 @@ command is used wrongly.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -61,6 +62,10 @@ store_option = click.option(
 records_option = click.option(
     "--records", "records_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
     help="Curated records directory (default: the records shipped with the package).",
+)
+sources_option = click.option(
+    "--sources", type=click.Path(path_type=Path, file_okay=False), default=Path("sources"), show_default=True,
+    help="The directory with the reviews' text (the repository's sources/).",
 )
 
 
@@ -220,8 +225,7 @@ def sync_reference_command(source: Path) -> None:
 
 
 @main.command("coverage")
-@click.option("--sources", type=click.Path(path_type=Path, file_okay=False), default=Path("sources"),
-              show_default=True, help="The directory with the reviews' text (the repository's sources/).")
+@sources_option
 @records_option
 @click.option("--list", "listed", type=click.Choice(["unexplained", "excluded", "held"]), default=None,
               help="Also list the figures of this status (one per line: review, offset, figure, context, reason).")
@@ -242,6 +246,39 @@ def coverage_command(sources: Path, records_dir: Path | None, listed: str | None
         click.echo(f"wrote {write_backlog}", err=True)
     elif report.new:
         raise DataError(report.problems(), stage="coverage")
+
+
+@main.command("check-curation")
+@sources_option
+@records_option
+@click.option("--uncovered", is_flag=True, help="Also list the review sentences no quote covers (where to look for facts).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_errors
+def check_curation_command(sources: Path, records_dir: Path | None, uncovered: bool, fmt: str) -> None:
+    """Check the records (schema, references, rules) and that every quote is verbatim in its review (exit 1 if not)."""
+    from kg.pipeline.curation import check_curation
+
+    report = check_curation(sources, records_dir=records_dir, uncovered=uncovered)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if fmt == "json" else "\n".join(report.lines()))
+    if report.problems:
+        raise DataError(report.problems, stage="quotes")
+
+
+@main.command("update-generated")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming each generated file that differs from what the code generates.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="The directory holding data/ (default: the repository's).")
+@_errors
+def update_generated_command(check: bool, root: Path | None) -> None:
+    """Rewrite the committed generated files (the SSSOM mappings, the JSON-LD context) that are out of date."""
+    from kg.publish.generated import update_generated
+
+    changed = update_generated(check=check, root=root)
+    for path in changed:
+        click.echo(f"updated {path}", err=True)
+    if not changed:
+        click.echo("the generated files are current", err=True)
 
 
 @main.command("serve")

@@ -16,8 +16,13 @@ from click.testing import CliRunner
 
 from kg.cli import _sizes, main
 from kg.pipeline.records import default_records_dir
+from kg.pipeline.serialise import context_path
+from kg.publish.mappings import default_mappings_path
+from kg.resources import resource_path
 
 CLI = [sys.executable, "-m", "kg.cli"]
+#: The committed generated files, below the repository's root.
+MAPPINGS, CONTEXT = (path.relative_to(resource_path()).as_posix() for path in (default_mappings_path(), context_path()))
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -362,3 +367,83 @@ def test_sync_reference_from_a_directory_without_the_table_exits_2(tmp_path: Pat
     result = run("sync-reference", "--from", str(tmp_path))
     assert result.returncode == 2
     assert "no external-ids.csv, recommended-prefixes.csv" in result.stderr
+
+
+_ALTERED_QUOTE = ("quote: neoadjuvant pembrolizumab plus radiotherapy followed by surgery and adjuvant pembrolizumab "
+                  "(experimental group)")
+
+
+def _records_with_an_altered_quote(tmp_path: Path) -> Path:
+    """A copy of the records in which one quote says "arm" where the review says "group"."""
+    records = tmp_path / "records"
+    shutil.copytree(default_records_dir(), records)
+    trials = records / "wu2025" / "ici-trials.yaml"
+    text = trials.read_text(encoding="utf-8")
+    assert _ALTERED_QUOTE in text
+    trials.write_text(text.replace(_ALTERED_QUOTE, _ALTERED_QUOTE.replace("group)", "arm)"), 1), encoding="utf-8")
+    return records
+
+
+#: check-curation's cases: the command's arguments ({sources}, {empty}, {missing}, {altered} are filled in), its
+#: exit code, and a text its output must hold.
+CHECK_CURATION_CASES = {
+    "shipped": (["--sources", "{sources}"], 0, "0 quote problem(s); "),
+    "uncovered sentences": (["--sources", "{sources}", "--uncovered"], 0, " sentence(s) no quote covers\n0 quote"),
+    "altered quote": (["--sources", "{sources}", "--records", "{altered}"], 1,
+                      ("error: quotes: 1 problem(s)\n  - wu2025/ici-trials.yaml: record 'neoadjuvant-pembrolizumab-"
+                       "radiotherapy-surgery-adjuvant-pembrolizumab': quote is not verbatim in wu2025")),
+    "missing sources": (["--sources", "{missing}"], 2, "error: no directory of review texts at "),
+    "sources without the reviews": (["--sources", "{empty}"], 2, "error: cannot read the review huang2025: "),
+    "missing records": (["--sources", "{sources}", "--records", "{missing}"], 2, "Directory '"),
+}
+
+
+@pytest.mark.parametrize(("arguments", "exit_code", "expected"), CHECK_CURATION_CASES.values(),
+                         ids=CHECK_CURATION_CASES.keys())
+def test_check_curation_exit_codes(sources_dir: Path, tmp_path: Path, arguments: list[str], exit_code: int,
+                                   expected: str) -> None:
+    (tmp_path / "empty").mkdir()
+    paths = {"sources": sources_dir, "empty": tmp_path / "empty", "missing": tmp_path / "nowhere",
+             "altered": _records_with_an_altered_quote(tmp_path) if "{altered}" in arguments else None}
+    result = CliRunner().invoke(main, ["check-curation", *(argument.format_map(paths) for argument in arguments)])
+    assert result.exit_code == exit_code, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    if exit_code == 1:  # the report on standard output, the problems (file, record, rule) on standard error
+        assert "[rule: verbatim-quote]" in result.stderr and result.stdout.startswith("1 quote problem(s); ")
+
+
+def test_check_curation_lists_the_uncovered_sentences_as_json(sources_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["check-curation", "--sources", str(sources_dir), "--uncovered",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["problems"] == [] and report["records"]["measurements"] > 500
+    assert {passage["review"] for passage in report["uncovered"]} == {"huang2025", "wu2025"}
+    assert all(set(passage) == {"review", "offset", "text"} for passage in report["uncovered"])
+
+
+def test_update_generated_checks_and_rewrites_a_stale_file(tmp_path: Path) -> None:
+    current = CliRunner().invoke(main, ["update-generated", "--check"])
+    assert current.exit_code == 0, current.output
+    assert "the generated files are current" in current.stderr
+    # A copy of the generated files, one of them stale: --check names it and writes nothing.
+    for name in (MAPPINGS, CONTEXT):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(resource_path(name), tmp_path / name)
+    stale = tmp_path / CONTEXT
+    stale.write_text(stale.read_text(encoding="utf-8").replace('"@version": 1.1', '"@version": 1.0'), encoding="utf-8")
+    before = stale.read_bytes()
+    checked = CliRunner().invoke(main, ["update-generated", "--check", "--root", str(tmp_path)])
+    assert checked.exit_code == 1, checked.output
+    assert f"{CONTEXT}: record '(file)': differs from what the code generates" in checked.stderr
+    assert MAPPINGS not in checked.stderr and stale.read_bytes() == before
+    stale.rename(moved := tmp_path / "moved")
+    missing = CliRunner().invoke(main, ["update-generated", "--check", "--root", str(tmp_path)])
+    assert missing.exit_code == 1 and f"{CONTEXT}: record '(file)': is missing" in missing.stderr, missing.output
+    moved.rename(stale)
+    updated = CliRunner().invoke(main, ["update-generated", "--root", str(tmp_path)])
+    assert updated.exit_code == 0, updated.output
+    assert updated.stderr == f"updated {stale}\n"
+    assert stale.read_bytes() == resource_path(CONTEXT).read_bytes()
+    no_root = CliRunner().invoke(main, ["update-generated", "--root", str(tmp_path / "nowhere")])
+    assert no_root.exit_code == 2 and "does not exist" in no_root.output, no_root.output

@@ -27,7 +27,7 @@ CLI = [sys.executable, "-m", "kg.cli"]
 def test_committed_context_is_what_the_module_generates(tmp_path: Path) -> None:
     generated = write_jsonld_context(tmp_path / "context.jsonld", ontology=load_ontology())
     assert context_path().read_text(encoding="utf-8") == generated.read_text(encoding="utf-8"), (
-        f"{context_path()} is out of date: run 'python scripts/update_generated.py'"
+        f"{context_path()} is out of date: run 'sarcoma-kg update-generated'"
     )
 
 

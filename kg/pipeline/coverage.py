@@ -28,7 +28,7 @@ import yaml
 
 from kg.errors import ConfigurationError, Problem
 from kg.pipeline.numbers import number_lexical, numbers_in
-from kg.pipeline.quotes import iter_quotes, normalize_whitespace, review_texts
+from kg.pipeline.quotes import check_sources, iter_quotes, normalize_whitespace, review_texts
 from kg.pipeline.records import RecordSet, load_records
 from kg.resources import resource_path
 
@@ -397,6 +397,5 @@ def check_coverage(sources: Path, *, records_dir: Path | None = None, backlog: P
     :raises ConfigurationError: if a review's text, the regions or the backlog cannot be read
     :raises DataError: if the records fail their checks
     """
-    if not sources.is_dir():
-        raise ConfigurationError(f"no directory of review texts at {sources} (give it with --sources)")
+    check_sources(sources)
     return figure_coverage(load_records(records_dir), sources, backlog=backlog)

@@ -1,7 +1,7 @@
 """Check that every quote of the curated records is verbatim in its review.
 
 The reviews are not shipped with the package; the caller passes the directory holding
-their text (the repository's ``sources/``, CC BY 4.0, in the tests and scripts). Whitespace is compared loosely (runs of
+their text (the repository's ``sources/``, CC BY 4.0, in the tests and commands). Whitespace is compared loosely (runs of
 spaces, tabs and line breaks are one space: the PDF text breaks lines and table cells
 arbitrarily); every other character must match exactly.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from kg.errors import ConfigurationError, Problem
 from kg.pipeline.records import RecordSet
 
-__all__ = ["Passage", "iter_quotes", "normalize_whitespace", "quote_problems", "reference_entries", "review_texts", "uncovered_sentences"]
+__all__ = ["Passage", "check_sources", "iter_quotes", "normalize_whitespace", "quote_problems", "reference_entries", "review_texts", "uncovered_sentences"]
 
 _SPACE = re.compile(r"\s+")
 #: Where a sentence ends: a full stop, question or exclamation mark (after a closing
@@ -50,6 +50,18 @@ def normalize_whitespace(text: str) -> str:
     :returns: the text with white space folded
     """
     return _SPACE.sub(" ", text).strip()
+
+
+def check_sources(sources: Path) -> Path:
+    """Check that the directory of the reviews' text exists, before any work is done.
+
+    :param sources: the directory with the reviews' text files (the repository's ``sources/``)
+    :returns: ``sources``
+    :raises ConfigurationError: if it is not a directory
+    """
+    if not sources.is_dir():
+        raise ConfigurationError(f"no directory of review texts at {sources} (give it with --sources)")
+    return sources
 
 
 def iter_quotes(records: RecordSet) -> Iterator[tuple[Any, str, str]]:

@@ -14,7 +14,7 @@ Each row takes its ``object_label`` and its ``comment`` (the evidence, strength 
 from the verified row. CURIEs and the ``curie_map`` come from the project's one converter.
 The table is written with the standard library (SSSOM/TSV: a YAML header in ``#`` lines,
 then tab-separated columns); ``sssom validate`` checks it in the test suite. Regenerate it
-with ``sarcoma-kg export --format sssom --output data/mappings/sarcoma-kg.sssom.tsv``.
+with ``sarcoma-kg update-generated`` (:mod:`kg.publish.generated`).
 """
 
 from __future__ import annotations
