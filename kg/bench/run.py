@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import math
 import multiprocessing
+import re
 import resource
 import socket
 import statistics
@@ -45,7 +46,7 @@ from kg.pipeline.build import BuildResult, build_graph, write_output
 from kg.query.queries import StoredQuery, load_queries
 from kg.query.store import open_store, select
 
-__all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "run_bench"]
+__all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "parse_sizes", "run_bench"]
 
 
 @dataclass
@@ -100,6 +101,32 @@ class BenchReport:
     build_stages: dict[str, float]
     rdflib_cap: float
     clients: int
+
+
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")
+
+
+def parse_sizes(value: str) -> list[int | None]:
+    """Read the graph sizes to measure: comma-separated triple counts, ``curated``, or with a k/m suffix.
+
+    :param value: e.g. ``curated,100k,1m`` or ``50000`` (``_`` and spaces are ignored)
+    :returns: the sizes, in order (``None`` for the curated graph)
+    :raises ValueError: for anything else (an empty item, ``k``, ``foo``, 0, ``1.5``), saying what is wrong
+    """
+    sizes: list[int | None] = []
+    for raw in value.split(","):
+        item = raw.strip().lower().replace("_", "")
+        if item == "curated":
+            sizes.append(None)
+            continue
+        match = _SIZE.fullmatch(item)
+        scale = {"k": 1_000, "m": 1_000_000, "": 1}[match["suffix"]] if match else 1
+        size = int(float(match["number"]) * scale) if match and (scale > 1 or "." not in item) else 0
+        if size < 1:
+            raise ValueError(
+                f"{raw.strip()!r} is not a size: give 'curated' or a number of triples such as 50000, 100k or 1m")
+        sizes.append(size)
+    return sizes
 
 
 def _quantiles(samples: Sequence[float]) -> tuple[float, float]:
