@@ -11,14 +11,32 @@ from rdflib.compare import graph_diff, to_isomorphic
 
 from kg.errors import ConfigurationError
 from kg.pipeline.derived import DERIVATIONS, clopper_pearson
-from kg.pipeline.rules import apply_rule, apply_rules, default_rules_dir
+from kg.pipeline.rules import apply_derivation, apply_rule, apply_rules, default_rules_dir
 
 RULE_FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 RULES = sorted(default_rules_dir().glob("*.rq"))
 
 
+DERIVATION_FIXTURES = Path(__file__).parent / "fixtures" / "derivations"
+
+
 def _lines(graph: Graph) -> str:
     return "\n".join(sorted(f"  {line}" for line in graph.serialize(format="nt").splitlines() if line.strip()))
+
+
+def _fixture_graphs(fixture: Path, what: str) -> tuple[Graph, Graph]:
+    """The input and expected graphs of a fixture directory, with a message saying what to add."""
+    for name in ("input.ttl", "expected.ttl"):
+        assert (fixture / name).is_file(), (
+            f"add {(fixture / name).relative_to(Path(__file__).parent)}: "
+            + (f"a small graph the {what} reads" if name == "input.ttl" else f"the triples the {what} must derive from input.ttl"))
+    return (Graph().parse(fixture / "input.ttl", format="turtle"), Graph().parse(fixture / "expected.ttl", format="turtle"))
+
+
+def _assert_same(derived: Graph, expected: Graph, what: str) -> None:
+    _, missing, unexpected = graph_diff(to_isomorphic(expected), to_isomorphic(derived))
+    assert not missing and not unexpected, (
+        f"{what}:\nexpected, not derived:\n{_lines(missing)}\nderived, not expected:\n{_lines(unexpected)}")
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda path: path.stem)
@@ -26,23 +44,38 @@ def test_rule_derives_exactly_the_triples_its_fixture_expects(rule: Path) -> Non
     """A rule with no fixture is untested: each has fixtures/rules/<rule>/input.ttl (the triples it
     reads, with what earlier rules would have derived, and nodes it must leave alone) and
     expected.ttl (every triple it must derive from them, and no other), run with the rule alone."""
-    fixture = RULE_FIXTURES / rule.stem
-    for name in ("input.ttl", "expected.ttl"):
-        assert (fixture / name).is_file(), (
-            f"add {(fixture / name).relative_to(Path(__file__).parent)}: "
-            + ("a small graph the rule reads" if name == "input.ttl" else "the triples the rule must derive from input.ttl"))
-    derived = apply_rule(Graph().parse(fixture / "input.ttl", format="turtle"), rule)
-    expected = Graph().parse(fixture / "expected.ttl", format="turtle")
-    _, missing, unexpected = graph_diff(to_isomorphic(expected), to_isomorphic(derived))
-    assert not missing and not unexpected, (
-        f"{rule.name} on {fixture.name}/input.ttl:\n"
-        f"expected, not derived:\n{_lines(missing)}\nderived, not expected:\n{_lines(unexpected)}")
+    graph, expected = _fixture_graphs(RULE_FIXTURES / rule.stem, "rule")
+    _assert_same(apply_rule(graph, rule), expected, f"{rule.name} on {rule.stem}/input.ttl")
 
 
-def test_every_rule_fixture_belongs_to_a_rule() -> None:
-    """A fixture whose rule was renamed or removed would test nothing."""
+@pytest.mark.parametrize("name", [name for name, _ in DERIVATIONS])
+def test_derivation_derives_exactly_the_triples_its_fixture_expects(name: str) -> None:
+    """As for the rules: each derivation of kg.pipeline.derived has fixtures/derivations/<name>/."""
+    graph, expected = _fixture_graphs(DERIVATION_FIXTURES / name, "derivation")
+    _assert_same(apply_derivation(graph, name), expected, f"derivation {name} on {name}/input.ttl")
+
+
+def test_every_derivation_query_has_a_fixture() -> None:
+    """Each input query of ontology/derivations is named in the header of the fixture of the
+    derivation that reads it, so a new query without a fixture fails here."""
+    headers = " ".join((fixture / "input.ttl").read_text(encoding="utf-8") for fixture in DERIVATION_FIXTURES.iterdir())
+    queries = {path.name for path in (default_rules_dir().parent / "derivations").glob("*.rq")}
+    uncovered = sorted(query for query in queries if f"ontology/derivations/{query}" not in headers)
+    assert queries and not uncovered, (f"no fixture of fixtures/derivations names {uncovered} in its header: add one "
+                                       "for the derivation that reads it")
+
+
+def test_an_unknown_derivation_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="no derivation 'x'; the derivations are clopper-pearson-intervals"):
+        apply_derivation(Graph(), "x")
+
+
+def test_every_fixture_belongs_to_a_rule_or_derivation() -> None:
+    """A fixture whose rule or derivation was renamed or removed would test nothing."""
     orphans = {path.name for path in RULE_FIXTURES.iterdir() if path.is_dir()} - {rule.stem for rule in RULES}
     assert not orphans, f"fixtures/rules/ {sorted(orphans)}: no ontology/rules/<name>.rq; rename or remove them"
+    orphans = {path.name for path in DERIVATION_FIXTURES.iterdir() if path.is_dir()} - {name for name, _ in DERIVATIONS}
+    assert not orphans, f"fixtures/derivations/ {sorted(orphans)}: no such derivation; rename or remove them"
 
 
 def test_apply_rule_runs_one_rule_alone() -> None:
@@ -136,31 +169,6 @@ def test_conflict_rules_link_two_sources_that_disagree(case: str, fields: dict[s
 def test_clopper_pearson_gives_the_exact_interval(numerator: int, denominator: int, low: float, high: float) -> None:
     lower, upper = clopper_pearson(numerator, denominator)
     assert (round(lower, 4), round(upper, 4)) == (low, high)
-
-
-_FRACTIONS = """
-@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
-@prefix id: <https://w3id.org/sarcoma-kg/id/> .
-id:fraction a skg:OutcomeMeasurement ; skg:numerator 9 ; skg:denominator 40 .
-id:count a skg:OutcomeMeasurement ; skg:numerator 9 .
-id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
-"""
-
-
-def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
-    """kg.pipeline.derived: the interval is a node of its own, typed as derived, from the measurement, with its method."""
-    added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
-    skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
-    intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                                   URIRef(skg + "DerivedInterval")))
-    assert intervals == {URIRef(data + "fraction/ci95")}
-    node = URIRef(data + "fraction/ci95")
-    assert (URIRef(data + "fraction"), URIRef(skg + "derivedInterval"), node) in added
-    assert (node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef(data + "fraction")) in added
-    assert (node, URIRef(skg + "derivationMethod"), URIRef(skg + "ClopperPearsonExact")) in added
-    # rounded outwards: 10.8397... down, 38.4512... up
-    assert str(added.value(node, URIRef(skg + "lowerBound"))) == "10.83"
-    assert str(added.value(node, URIRef(skg + "upperBound"))) == "38.46"
 
 
 _KIND = "https://w3id.org/sarcoma-kg/ontology/"

@@ -21,7 +21,7 @@ from kg.pipeline.derived import DERIVATIONS
 from kg.query.store import construct, graph_to_store
 from kg.resources import resource_path
 
-__all__ = ["RuleResult", "apply_rule", "apply_rules", "default_rules_dir", "run_rule"]
+__all__ = ["RuleResult", "apply_derivation", "apply_rule", "apply_rules", "default_rules_dir", "run_rule"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,23 @@ def apply_rule(graph: Graph, path: Path) -> Graph:
     store = graph_to_store(graph)
     added = Graph()
     _add(store, added, run_rule(store, path))
+    return added
+
+
+def apply_derivation(graph: Graph, name: str) -> Graph:
+    """Apply one derivation of ``kg.pipeline.derived`` alone to a graph (as :func:`apply_rule` does a rule).
+
+    :param graph: the graph the derivation reads, with what the rules before it would derive (not modified)
+    :param name: the derivation's name in :data:`kg.pipeline.derived.DERIVATIONS`
+    :returns: the derived triples not already in ``graph``
+    :raises ConfigurationError: if no derivation has that name
+    """
+    derivations = dict(DERIVATIONS)
+    if name not in derivations:
+        raise ConfigurationError(f"no derivation {name!r}; the derivations are {', '.join(derivations)}")
+    store = graph_to_store(graph)
+    added = Graph()
+    _add(store, added, derivations[name](store))
     return added
 
 
