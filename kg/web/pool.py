@@ -169,9 +169,11 @@ class QueryPool:
     :param workers: how many queries may run at once
     :param limits: time and size limits of one query
     :param on_worker_start: awaited with each worker's process id as soon as the process has
-        started, before it loads the store (at the pool's start and for each replacement); an
-        exception it raises fails that worker's start as a store that cannot be loaded would,
-        and a delay delays it: for logging, or to inject faults in tests
+        started, while it loads the store (at the pool's start and for each replacement): for
+        logging, or to inject faults in tests. A :class:`~kg.errors.SarcomaKGError` it raises
+        fails that worker's start as a store that cannot be loaded would (the worker is
+        stopped; :meth:`start` raises it, a replacement is tried again later), and a delay
+        delays the worker's start
     """
 
     def __init__(self, graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
