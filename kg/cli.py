@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -309,32 +308,14 @@ def serve_command(host: str, port: int, graph_file: Path, store_dir: Path | None
           timeout=timeout, max_rows=max_rows, access_log=not quiet, progress=_progress)
 
 
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")
-
-
 def _sizes(value: str) -> list[int | None]:
-    """Parse ``--sizes``: comma-separated triple counts, ``curated``, or with a k/m suffix.
+    """Parse ``--sizes`` with :func:`kg.bench.run.parse_sizes`, a wrong size as click's usage error."""
+    from kg.bench.run import parse_sizes
 
-    :param value: e.g. ``curated,100k,1m`` or ``50000``
-    :returns: the sizes (None for the curated graph)
-    :raises click.BadParameter: for anything else (an empty item, ``k``, ``foo``, 0)
-    """
-    sizes: list[int | None] = []
-    for raw in value.split(","):
-        item = raw.strip().lower().replace("_", "")
-        if item == "curated":
-            sizes.append(None)
-            continue
-        match = _SIZE.fullmatch(item)
-        scale = {"k": 1_000, "m": 1_000_000, "": 1}[match["suffix"]] if match else 1
-        size = int(float(match["number"]) * scale) if match and (scale > 1 or "." not in item) else 0
-        if size < 1:
-            raise click.BadParameter(
-                f"{raw.strip()!r} is not a size: give 'curated' or a number of triples such as 50000, 100k or 1m",
-                param_hint="--sizes",
-            )
-        sizes.append(size)
-    return sizes
+    try:
+        return parse_sizes(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--sizes") from None
 
 
 @main.command("bench")

@@ -281,10 +281,10 @@ def test_a_record_file_named_yml_is_not_skipped_silently(records_copy: Path) -> 
 def test_a_bound_is_told_from_a_figure_beside_a_bound_word(value: str, numeric: float, is_bound: bool) -> None:
     """The bound rule looks at the number right after the bound word (regression, found in
     review: it flagged any value holding such a word, as "ORR 18% (p<0.05)")."""
-    from kg.pipeline.records import Record, _bound_problems
+    from kg.pipeline.records import Record, bound_problems
 
     record = Record(kind="measurements", data={"id": "m", "value": value, "numeric": numeric}, file="f.yaml", index=0)
-    assert bool(list(_bound_problems(record))) is is_bound
+    assert bool(list(bound_problems(record))) is is_bound
 
 
 @pytest.mark.parametrize("stage", ["shacl", "quality"])

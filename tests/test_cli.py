@@ -14,7 +14,8 @@ import pytest
 import rdflib
 from click.testing import CliRunner
 
-from kg.cli import _sizes, main
+from kg.bench.run import parse_sizes
+from kg.cli import main
 from kg.pipeline.records import default_records_dir
 from kg.pipeline.serialise import context_path
 from kg.publish.mappings import default_mappings_path
@@ -185,7 +186,7 @@ def test_bench_refuses_a_size_that_is_not_one(sizes: str) -> None:
 
 
 def test_bench_sizes() -> None:
-    assert _sizes("curated, 100k,1m,1.5k,50_000") == [None, 100_000, 1_000_000, 1_500, 50_000]
+    assert parse_sizes("curated, 100k,1m,1.5k,50_000") == [None, 100_000, 1_000_000, 1_500, 50_000]
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "0", "65536"])

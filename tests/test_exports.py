@@ -89,15 +89,19 @@ def test_export_sssom_writes_the_committed_table(tmp_path: Path) -> None:
 def test_background_turtle_gives_the_same_bytes_and_leaves_nothing_behind() -> None:
     graph = load_ontology()
     pending = BackgroundTurtle(graph)
-    workdir = Path(pending._state["dir"])
+    workdir = pending.workdir
+    assert workdir.is_dir() and not pending.finished
     assert pending.result() == serialize(graph, "ttl")
+    assert pending.finished and pending.pid is None
     assert not workdir.exists(), "the temporary file of the background serialisation was left behind"
 
 
 def test_cancelled_background_turtle_stops_its_process_and_removes_its_file() -> None:
     pending = BackgroundTurtle(load_ontology())
-    pid, workdir = pending._state["pid"], Path(pending._state["dir"])
+    pid, workdir = pending.pid, pending.workdir
+    assert pid is not None, "fork is available on this platform"
     pending.cancel()
+    assert pending.finished and pending.pid is None
     assert not workdir.exists()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left

@@ -1,4 +1,5 @@
-"""The inference rules (``ontology/rules/*.rq``): a rules directory that cannot be used fails clearly."""
+"""The inference rules (``ontology/rules/*.rq``): each derives exactly what its fixture expects, and
+a rules directory that cannot be used fails clearly."""
 
 from __future__ import annotations
 
@@ -6,10 +7,82 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, URIRef
+from rdflib.compare import graph_diff, to_isomorphic
 
 from kg.errors import ConfigurationError
 from kg.pipeline.derived import DERIVATIONS, clopper_pearson
-from kg.pipeline.rules import apply_rules, default_rules_dir
+from kg.pipeline.rules import apply_derivation, apply_rule, apply_rules, default_rules_dir
+
+RULE_FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+RULES = sorted(default_rules_dir().glob("*.rq"))
+
+
+DERIVATION_FIXTURES = Path(__file__).parent / "fixtures" / "derivations"
+
+
+def _lines(graph: Graph) -> str:
+    return "\n".join(sorted(f"  {line}" for line in graph.serialize(format="nt").splitlines() if line.strip()))
+
+
+def _fixture_graphs(fixture: Path, what: str) -> tuple[Graph, Graph]:
+    """The input and expected graphs of a fixture directory, with a message saying what to add."""
+    for name in ("input.ttl", "expected.ttl"):
+        assert (fixture / name).is_file(), (
+            f"add {(fixture / name).relative_to(Path(__file__).parent)}: "
+            + (f"a small graph the {what} reads" if name == "input.ttl" else f"the triples the {what} must derive from input.ttl"))
+    return (Graph().parse(fixture / "input.ttl", format="turtle"), Graph().parse(fixture / "expected.ttl", format="turtle"))
+
+
+def _assert_same(derived: Graph, expected: Graph, what: str) -> None:
+    _, missing, unexpected = graph_diff(to_isomorphic(expected), to_isomorphic(derived))
+    assert not missing and not unexpected, (
+        f"{what}:\nexpected, not derived:\n{_lines(missing)}\nderived, not expected:\n{_lines(unexpected)}")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda path: path.stem)
+def test_rule_derives_exactly_the_triples_its_fixture_expects(rule: Path) -> None:
+    """A rule with no fixture is untested: each has fixtures/rules/<rule>/input.ttl (the triples it
+    reads, with what earlier rules would have derived, and nodes it must leave alone) and
+    expected.ttl (every triple it must derive from them, and no other), run with the rule alone."""
+    graph, expected = _fixture_graphs(RULE_FIXTURES / rule.stem, "rule")
+    _assert_same(apply_rule(graph, rule), expected, f"{rule.name} on {rule.stem}/input.ttl")
+
+
+@pytest.mark.parametrize("name", [name for name, _ in DERIVATIONS])
+def test_derivation_derives_exactly_the_triples_its_fixture_expects(name: str) -> None:
+    """As for the rules: each derivation of kg.pipeline.derived has fixtures/derivations/<name>/."""
+    graph, expected = _fixture_graphs(DERIVATION_FIXTURES / name, "derivation")
+    _assert_same(apply_derivation(graph, name), expected, f"derivation {name} on {name}/input.ttl")
+
+
+def test_every_derivation_query_has_a_fixture() -> None:
+    """Each input query of ontology/derivations is named in the header of the fixture of the
+    derivation that reads it, so a new query without a fixture fails here."""
+    headers = " ".join((fixture / "input.ttl").read_text(encoding="utf-8") for fixture in DERIVATION_FIXTURES.iterdir())
+    queries = {path.name for path in (default_rules_dir().parent / "derivations").glob("*.rq")}
+    uncovered = sorted(query for query in queries if f"ontology/derivations/{query}" not in headers)
+    assert queries and not uncovered, (f"no fixture of fixtures/derivations names {uncovered} in its header: add one "
+                                       "for the derivation that reads it")
+
+
+def test_an_unknown_derivation_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="no derivation 'x'; the derivations are clopper-pearson-intervals"):
+        apply_derivation(Graph(), "x")
+
+
+def test_every_fixture_belongs_to_a_rule_or_derivation() -> None:
+    """A fixture whose rule or derivation was renamed or removed would test nothing."""
+    orphans = {path.name for path in RULE_FIXTURES.iterdir() if path.is_dir()} - {rule.stem for rule in RULES}
+    assert not orphans, f"fixtures/rules/ {sorted(orphans)}: no ontology/rules/<name>.rq; rename or remove them"
+    orphans = {path.name for path in DERIVATION_FIXTURES.iterdir() if path.is_dir()} - {name for name, _ in DERIVATIONS}
+    assert not orphans, f"fixtures/derivations/ {sorted(orphans)}: no such derivation; rename or remove them"
+
+
+def test_apply_rule_runs_one_rule_alone() -> None:
+    """Rule 06 alone over rule 02's input derives nothing: the disagreement nodes it reads are 02's."""
+    graph = Graph().parse(RULE_FIXTURES / "02-conflicts" / "input.ttl", format="turtle")
+    assert len(apply_rule(graph, default_rules_dir() / "06-conflicts-with.rq")) == 0
+    assert len(apply_rules(graph).added) > 0
 
 
 def test_every_shipped_rule_runs_and_derives_nothing_from_nothing() -> None:
@@ -86,69 +159,6 @@ def test_conflict_rules_link_two_sources_that_disagree(case: str, fields: dict[s
     assert ((b, conflict, a) in added) is conflicts, case
 
 
-_TREE = """
-@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix id: <https://w3id.org/sarcoma-kg/id/> .
-id:sarcoma a skg:SarcomaSubtype .
-id:sts a skg:SarcomaSubtype ; skos:broader id:sarcoma .
-id:lms a skg:SarcomaSubtype ; skos:broader id:sts .
-skg:PD1Inhibitor rdfs:subClassOf skg:ICI ; rdfs:label "PD-1 inhibitor" .
-skg:ICI rdfs:subClassOf skg:Therapy ; rdfs:label "immune checkpoint inhibitor" .
-skg:Therapy rdfs:label "therapy" .
-skg:Vaccine rdfs:subClassOf skg:Therapy ; rdfs:label "vaccine" .
-id:pembrolizumab a skg:Therapy, skg:ICI, skg:PD1Inhibitor .
-id:combo a skg:Therapy, skg:PD1Inhibitor, skg:ICI, skg:Vaccine .
-"""
-
-
-def test_broader_transitive_writes_out_the_subtype_tree() -> None:
-    """Rule 08-broader-transitive: every subtype above each subtype, none above the root."""
-    added = apply_rules(Graph().parse(data=_TREE, format="turtle")).added
-    skos = "http://www.w3.org/2004/02/skos/core#broaderTransitive"
-    pairs = {(str(s).rsplit("/", 1)[1], str(o).rsplit("/", 1)[1]) for s, o in added.subject_objects(URIRef(skos))}
-    assert pairs == {("sts", "sarcoma"), ("lms", "sts"), ("lms", "sarcoma")}
-
-
-def test_most_specific_class_keeps_the_classes_with_none_of_the_therapy_below() -> None:
-    """Rule 09-most-specific-class: a PD-1 inhibitor is not also listed as a checkpoint
-    inhibitor or a therapy; a therapy of two branches keeps both."""
-    added = apply_rules(Graph().parse(data=_TREE, format="turtle")).added
-    found = {(str(s).rsplit("/", 1)[1], str(o).rsplit("/", 1)[1])
-             for s, o in added.subject_objects(URIRef("https://w3id.org/sarcoma-kg/ontology/mostSpecificClass"))}
-    assert found == {("pembrolizumab", "PD1Inhibitor"), ("combo", "PD1Inhibitor"), ("combo", "Vaccine")}
-
-
-_ENDPOINTS = """
-@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
-@prefix id: <https://w3id.org/sarcoma-kg/id/> .
-skg:MedianOS skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:Median .
-skg:OSRate skg:measuredOutcome skg:OverallSurvivalOutcome ; skg:statistic skg:RateAtTimePoint .
-skg:NoPair a skg:Endpoint .
-id:median a skg:OutcomeMeasurement ; skg:endpoint skg:MedianOS .
-id:rate a skg:OutcomeMeasurement ; skg:endpoint skg:OSRate .
-id:unpaired a skg:OutcomeMeasurement ; skg:endpoint skg:NoPair .
-"""
-
-
-@pytest.mark.parametrize(("measurement", "outcome", "statistic"), [
-    ("median", "OverallSurvivalOutcome", "Median"),
-    ("rate", "OverallSurvivalOutcome", "RateAtTimePoint"),
-    ("unpaired", None, None),
-])
-def test_outcome_statistic_rule_puts_the_endpoints_pair_on_each_measurement(
-        measurement: str, outcome: str | None, statistic: str | None) -> None:
-    """Rule 05-outcome-statistic: the endpoint's (outcome, statistic) pair, stated once, on its measurements."""
-    added = apply_rules(Graph().parse(data=_ENDPOINTS, format="turtle")).added
-    skg = "https://w3id.org/sarcoma-kg/ontology/"
-    node = URIRef(f"https://w3id.org/sarcoma-kg/id/{measurement}")
-    outcomes = set(added.objects(node, URIRef(skg + "measuredOutcome")))
-    statistics = set(added.objects(node, URIRef(skg + "statistic")))
-    assert outcomes == ({URIRef(skg + outcome)} if outcome else set())
-    assert statistics == ({URIRef(skg + statistic)} if statistic else set())
-
-
 @pytest.mark.parametrize(("numerator", "denominator", "low", "high"), [
     # Newcombe 1998 (Stat Med 17:857), Table I, method 5: 81/263 -> 0.2527-0.3676
     (81, 263, 0.2527, 0.3676),
@@ -159,35 +169,6 @@ def test_outcome_statistic_rule_puts_the_endpoints_pair_on_each_measurement(
 def test_clopper_pearson_gives_the_exact_interval(numerator: int, denominator: int, low: float, high: float) -> None:
     lower, upper = clopper_pearson(numerator, denominator)
     assert (round(lower, 4), round(upper, 4)) == (low, high)
-
-
-_FRACTIONS = """
-@prefix skg: <https://w3id.org/sarcoma-kg/ontology/> .
-@prefix id: <https://w3id.org/sarcoma-kg/id/> .
-id:fraction a skg:OutcomeMeasurement ; skg:numerator 9 ; skg:denominator 40 .
-id:count a skg:OutcomeMeasurement ; skg:numerator 9 .
-id:impossible a skg:OutcomeMeasurement ; skg:numerator 5 ; skg:denominator 4 .
-id:finding-figure a skg:FindingValue ; skg:numerator 6 ; skg:denominator 17 .
-id:finding-count a skg:FindingValue ; skg:numerator 6 .
-"""
-
-
-def test_a_printed_fraction_gets_a_derived_interval_and_nothing_else_does() -> None:
-    """kg.pipeline.derived: the interval is a node of its own, typed as derived, from the measurement (or
-    finding value), with its method."""
-    added = apply_rules(Graph().parse(data=_FRACTIONS, format="turtle")).added
-    skg, data = "https://w3id.org/sarcoma-kg/ontology/", "https://w3id.org/sarcoma-kg/id/"
-    intervals = set(added.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                                   URIRef(skg + "DerivedInterval")))
-    # a finding's figure printed as a fraction ("35.3% (6/17)" of MFS tumours) gets one too
-    assert intervals == {URIRef(data + "fraction/ci95"), URIRef(data + "finding-figure/ci95")}
-    node = URIRef(data + "fraction/ci95")
-    assert (URIRef(data + "fraction"), URIRef(skg + "derivedInterval"), node) in added
-    assert (node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef(data + "fraction")) in added
-    assert (node, URIRef(skg + "derivationMethod"), URIRef(skg + "ClopperPearsonExact")) in added
-    # rounded outwards: 10.8397... down, 38.4512... up
-    assert str(added.value(node, URIRef(skg + "lowerBound"))) == "10.83"
-    assert str(added.value(node, URIRef(skg + "upperBound"))) == "38.46"
 
 
 _KIND = "https://w3id.org/sarcoma-kg/ontology/"

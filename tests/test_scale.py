@@ -90,15 +90,14 @@ def test_a_store_whose_load_fails_is_left_empty(built, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bench_prints_its_summary_line(built, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.bench.run as bench
+def test_bench_prints_its_summary_line(built) -> None:
     from kg.bench.run import format_report, run_bench
 
     # The report's form is under test, not its figures: the session's graph, rdflib stopped at
     # a quarter of a second (so the capped queries' "> cap" path runs too), and over HTTP only
     # the fixed pairs of runs (not the extra ones that fill half a second per query).
-    monkeypatch.setattr(bench, "_HTTP_MIN_SECONDS", 0.0)
-    report = run_bench([None], repeat=1, rdflib_cap=0.25, http=True, http_seconds=1, clients=2, prebuilt=built)
+    report = run_bench([None], repeat=1, rdflib_cap=0.25, http=True, http_seconds=1, http_min_seconds=0.0,
+                       clients=2, prebuilt=built)
     text = format_report(report)
     last = text.strip().splitlines()[-1]
     assert last.startswith("speedup vs rdflib at ") and "slowest stored query at" in last and "HTTP overhead" in last
@@ -121,7 +120,7 @@ def test_dispatch_overhead_script_measures_each_mode(built, monkeypatch: pytest.
     script = Path(__file__).resolve().parent.parent / "scripts" / "dispatch_overhead.py"
     # Run in this process, so that only the fixed pairs of runs are made (not the extra ones that
     # fill half a second per query and mode): the table's form is under test, not its figures.
-    monkeypatch.setattr(bench, "_HTTP_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(bench, "HTTP_MIN_SECONDS", 0.0)
     monkeypatch.setattr(sys, "argv", [str(script), "--graph", str(built.output), "--repeat", "1"])
     runpy.run_path(str(script), run_name="__main__")
     output = capsys.readouterr().out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from conftest import counting_listener
 
 from kg.errors import ConfigurationError, QueryTimeout, ResultTooLarge, ServerBusy, WorkerError
-from kg.web.pool import Limits, QueryPool
+from kg.web.pool import MAX_RETRY_SECONDS, Limits, QueryPool, WorkerHook, retry_delay
 
 LONG = "x" * 1000
 #: 40 x 100 rows of about 1 kB each: a reply several times the event loop's read buffer.
@@ -35,9 +37,11 @@ def graph(tmp_path: Path) -> Path:
     return path
 
 
-def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], **limits: float) -> None:
+def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], *,
+                  on_worker_start: WorkerHook | None = None, **limits: float) -> None:
     async def main() -> None:
-        pool = QueryPool(graph, workers=1, limits=Limits(**limits))  # type: ignore[arg-type]
+        pool = QueryPool(graph, workers=1, limits=Limits(**limits),  # type: ignore[arg-type]
+                         on_worker_start=on_worker_start)
         await pool.start()
         try:
             await body(pool)
@@ -45,6 +49,21 @@ def run_with_pool(graph: Path, body: Callable[[QueryPool], Awaitable[None]], **l
             await pool.stop()
 
     asyncio.run(main())
+
+
+def kill_worker(pid: int) -> None:
+    """Kill a worker process from outside the pool, and wait until it is dead (left for the pool to reap)."""
+    os.kill(pid, signal.SIGKILL)
+    if hasattr(os, "waitid"):
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+
+def gone(pid: int) -> bool:
+    """Whether a child process has ended (reaping it if nobody has)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:  # already reaped
+        return True
 
 
 def test_a_reply_larger_than_the_read_buffer_arrives_whole(graph: Path) -> None:
@@ -60,15 +79,28 @@ def test_a_reply_larger_than_the_read_buffer_arrives_whole(graph: Path) -> None:
     run_with_pool(graph, body, max_rows=10_000, max_bytes=64 * 1024 * 1024)
 
 
+def test_the_status_counts_free_and_busy_workers(graph: Path) -> None:
+    async def body(pool: QueryPool) -> None:
+        status = pool.status()
+        assert (status.running, status.idle, status.busy, status.starting, len(status.pids)) == (True, 1, 0, 0, 1)
+        running = asyncio.create_task(pool.query(MEDIUM))
+        await asyncio.sleep(0.1)
+        assert (pool.status().idle, pool.status().busy) == (0, 1)
+        await running
+        assert (pool.status().idle, pool.status().busy) == (1, 0)
+
+    run_with_pool(graph, body, timeout=30)
+
+
 def test_a_worker_that_dies_is_reported_and_replaced(graph: Path) -> None:
     async def body(pool: QueryPool) -> None:
-        worker = pool._all[0]
-        worker.process.kill()
-        worker.process.join(timeout=10)
+        (pid,) = pool.status().pids
+        kill_worker(pid)
         with pytest.raises(WorkerError, match="stopped unexpectedly"):
             await pool.query("ASK { ?s ?p ?o }")
         for _ in range(100):  # the replacement loads the store in the background
-            if pool._all and pool._all[0] is not worker and pool._idle is not None and not pool._idle.empty():
+            status = pool.status()
+            if status.pids and status.pids[0] != pid and status.idle:
                 break
             await asyncio.sleep(0.1)
         assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
@@ -109,14 +141,15 @@ def test_a_replacement_that_cannot_start_is_tried_again(graph: Path) -> None:
         with pytest.raises(QueryTimeout):
             await pool.query(SLOW)
         for _ in range(50):
-            if not pool._starting:
+            if not pool.status().starting:
                 break
             await asyncio.sleep(0.1)
+        assert pool.status().background >= 1, "no retry was scheduled"
         with pytest.raises(ServerBusy):  # no worker while the retry waits
             await pool.query("ASK { ?s ?p ?o }")
         graph.with_suffix(".moved").rename(graph)
         for _ in range(300):  # a retry (after 1 s, then 2 s, ...) finds the graph again
-            if pool._idle is not None and not pool._idle.empty():
+            if pool.status().idle:
                 break
             await asyncio.sleep(0.1)
         assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
@@ -201,74 +234,57 @@ def test_a_query_that_finds_no_free_worker_within_the_limit_is_refused_as_busy(g
 def test_a_query_waits_for_a_replacement_that_loads_longer_than_the_limit(graph: Path) -> None:
     """Regression: with a 0.5 s limit, the query after a timeout waited for the replacement
     worker, which took longer than 0.5 s to start on a loaded machine, and was refused as busy."""
+    load_seconds = {"extra": 0.0}
+
+    async def on_worker_start(pid: int) -> None:
+        await asyncio.sleep(load_seconds["extra"])
+
     async def body(pool: QueryPool) -> None:
         with pytest.raises(QueryTimeout):
             await pool.query(SLOW)
-        original = pool._spawn
-
-        async def slow_spawn() -> Any:
-            await asyncio.sleep(1.0)  # a store that takes twice the limit to load
-            return await original()
-
-        pool._spawn = slow_spawn  # type: ignore[method-assign]
+        load_seconds["extra"] = 1.0  # from now on, a store that takes twice the limit to load
         with pytest.raises(QueryTimeout):
             await pool.query(SLOW)
         result = await pool.query("SELECT ?o WHERE { ?s ?p ?o }")
         assert json.loads(result.body)["results"]["bindings"][0]["o"]["value"] == "http://example.org/o"
 
-    run_with_pool(graph, body, timeout=0.5)
+    run_with_pool(graph, body, on_worker_start=on_worker_start, timeout=0.5)
 
 
-def test_a_failed_start_stops_the_other_workers_cleanly(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_start_stops_the_other_workers_cleanly(graph: Path) -> None:
     """Regression: when one worker failed to start, the others went on loading and, cancelled
     at shutdown, raised 'list.remove(x): x not in list' into asyncio's error log."""
-    import kg.web.pool
+    started: list[int] = []
 
-    original = kg.web.pool._Worker.connect
-    calls: list[kg.web.pool._Worker] = []
-
-    async def connect(self: kg.web.pool._Worker, timeout: float) -> None:
-        calls.append(self)
-        if len(calls) == 1:
-            self.kill()
+    async def on_worker_start(pid: int) -> None:
+        started.append(pid)
+        if len(started) == 1:
+            await asyncio.sleep(0.2)  # while the other worker loads the store
             raise ConfigurationError("the first worker cannot load the graph")
-        await original(self, timeout)
 
-    monkeypatch.setattr(kg.web.pool._Worker, "connect", connect)
     errors: list[dict[str, Any]] = []
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
-        pool = QueryPool(graph, workers=2)
+        pool = QueryPool(graph, workers=2, on_worker_start=on_worker_start)
         try:
             with pytest.raises(ConfigurationError, match="first worker"):
                 await pool.start()
         finally:
             await pool.stop()
-        assert pool._all == []
+        assert pool.status().pids == ()
 
     asyncio.run(main())
     assert errors == []
-    assert len(calls) == 2 and not any(worker.process.is_alive() for worker in calls)
+    assert len(started) == 2 and all(gone(pid) for pid in started)
 
 
 def test_the_retry_pause_stays_bounded_however_many_attempts() -> None:
     """Regression (found in review): 2.0 ** attempt overflowed after about 17 hours of failed
-    attempts, and the OverflowError ended the retries for good."""
-    async def main() -> None:
-        pool = QueryPool(Path("unused.ttl"), workers=1)
-        pool._idle = asyncio.LifoQueue()
-
-        async def failing_spawn() -> Any:
-            raise ConfigurationError("the graph is gone")
-
-        pool._spawn = failing_spawn  # type: ignore[method-assign]
-        pool._starting = 1
-        await pool._replace(None, attempt=1024)
-        assert pool._starting == 0 and len(pool._tasks) == 1  # the next attempt is scheduled
-        await pool.stop()
-
-    asyncio.run(main())
+    attempts, and the OverflowError ended the retries for good. The pool waits
+    :func:`kg.web.pool.retry_delay` between attempts."""
+    assert [retry_delay(attempt) for attempt in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert retry_delay(1024) == retry_delay(10**6) == MAX_RETRY_SECONDS
 
 
 #: A SERVICE that a tokeniser reads as part of the IRI ``<?b)SERVICE#>`` and the SPARQL parser as
@@ -337,10 +353,10 @@ def test_nesting_too_deep_for_the_parser_is_a_query_error_and_the_worker_lives(g
     from kg.errors import QueryError
 
     async def body(pool: QueryPool) -> None:
-        pid = pool._all[0].process.pid
+        pids = pool.status().pids
         with pytest.raises(QueryError):
             await pool.query(deep)
         assert json.loads((await pool.query("ASK { ?s ?p ?o }")).body)["boolean"] is True
-        assert pool._all[0].process.pid == pid
+        assert pool.status().pids == pids
 
     run_with_pool(graph, body, timeout=30)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import math
 import multiprocessing
+import re
 import resource
 import socket
 import statistics
@@ -45,7 +46,7 @@ from kg.pipeline.build import BuildResult, build_graph, write_output
 from kg.query.queries import StoredQuery, load_queries
 from kg.query.store import open_store, select
 
-__all__ = ["BenchReport", "QueryTiming", "SizeReport", "format_report", "run_bench"]
+__all__ = ["HTTP_MIN_SECONDS", "BenchReport", "QueryTiming", "SizeReport", "format_report", "parse_sizes", "run_bench"]
 
 
 @dataclass
@@ -111,6 +112,32 @@ class BenchReport:
     build_stages: dict[str, float]
     rdflib_cap: float
     clients: int
+
+
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km]?)")
+
+
+def parse_sizes(value: str) -> list[int | None]:
+    """Read the graph sizes to measure: comma-separated triple counts, ``curated``, or with a k/m suffix.
+
+    :param value: e.g. ``curated,100k,1m`` or ``50000`` (``_`` and spaces are ignored)
+    :returns: the sizes, in order (``None`` for the curated graph)
+    :raises ValueError: for anything else (an empty item, ``k``, ``foo``, 0, ``1.5``), saying what is wrong
+    """
+    sizes: list[int | None] = []
+    for raw in value.split(","):
+        item = raw.strip().lower().replace("_", "")
+        if item == "curated":
+            sizes.append(None)
+            continue
+        match = _SIZE.fullmatch(item)
+        scale = {"k": 1_000, "m": 1_000_000, "": 1}[match["suffix"]] if match else 1
+        size = int(float(match["number"]) * scale) if match and (scale > 1 or "." not in item) else 0
+        if size < 1:
+            raise ValueError(
+                f"{raw.strip()!r} is not a size: give 'curated' or a number of triples such as 50000, 100k or 1m")
+        sizes.append(size)
+    return sizes
 
 
 def _quantiles(samples: Sequence[float]) -> tuple[float, float]:
@@ -247,18 +274,21 @@ def _in_process(store: ox.Store, text: str) -> bytes:
 
 #: A fast query gets more pairs of runs (HTTP, in-process) than ``repeat``, so that a burst
 #: of load on the machine cannot move its median: pairs go on until its HTTP runs have
-#: taken this long, or this many pairs have run.
-_HTTP_MIN_SECONDS = 0.5
+#: taken this long (seconds; ``run_bench(http_min_seconds=...)`` for one run), or this many
+#: pairs have run.
+HTTP_MIN_SECONDS = 0.5
 _HTTP_MAX_PAIRS = 101
 
 
-def _http_timings(url: str, texts: dict[str, str], repeat: int,
-                  store: ox.Store) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+def _http_timings(url: str, texts: dict[str, str], repeat: int, store: ox.Store, *,
+                  min_seconds: float | None = None) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
     """Each query over HTTP and in-process, alternately: (HTTP, in-process) median and p95.
 
     Each query runs ``repeat`` pairs at least, and more (up to ``_HTTP_MAX_PAIRS``) until
-    its HTTP runs have taken ``_HTTP_MIN_SECONDS``.
+    its HTTP runs have taken ``min_seconds`` (default :data:`HTTP_MIN_SECONDS`).
     """
+    if min_seconds is None:
+        min_seconds = HTTP_MIN_SECONDS
     results = {}
     conn = _connect(url)
     try:
@@ -268,7 +298,7 @@ def _http_timings(url: str, texts: dict[str, str], repeat: int,
             over_http: list[float] = []
             in_process: list[float] = []
             while len(over_http) < repeat or (
-                    len(over_http) < _HTTP_MAX_PAIRS and sum(over_http) < _HTTP_MIN_SECONDS):
+                    len(over_http) < _HTTP_MAX_PAIRS and sum(over_http) < min_seconds):
                 start = time.perf_counter()
                 _post(conn, text)
                 over_http.append(time.perf_counter() - start)
@@ -393,6 +423,7 @@ def run_bench(
     http: bool = True,
     clients: int = 4,
     http_seconds: float = 5.0,
+    http_min_seconds: float | None = None,
     workers: int = 2,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -407,6 +438,8 @@ def run_bench(
     :param http: also measure over HTTP against a real server
     :param clients: concurrent HTTP clients for the throughput figure
     :param http_seconds: how long the throughput run lasts
+    :param http_min_seconds: the least time a query's HTTP runs fill, with more pairs of runs
+        than ``repeat`` for a fast query (default :data:`HTTP_MIN_SECONDS`; 0 runs ``repeat`` pairs only)
     :param workers: the server's query workers
     :param seed: the scale generator's seed
     :param progress: called with a line as each step ends
@@ -457,7 +490,7 @@ def run_bench(
                 try:
                     report.first_query_seconds = round(first, 3)
                     store = open_store(path)
-                    http_results = _http_timings(url, texts, max(repeat, 9), store)
+                    http_results = _http_timings(url, texts, max(repeat, 9), store, min_seconds=http_min_seconds)
                     del store
                     for timing in report.queries:
                         timing.http, timing.paired = http_results[timing.name]

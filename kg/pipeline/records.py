@@ -29,6 +29,7 @@ __all__ = [
     "XREF_FIELDS",
     "Record",
     "RecordSet",
+    "bound_problems",
     "default_records_dir",
     "load_records",
     "load_schema",
@@ -332,9 +333,16 @@ _BOUND = re.compile(r"(?:(?<![\w-])(?:over|more than|exceed(?:s|ed|ing)?|at leas
                     r"up to|beyond)\b|[<>≤≥])\s*(\S+(?:\s+\S+)?)", re.IGNORECASE)
 
 
-def _bound_problems(record: Record) -> Iterator[Problem]:
-    """A bound recorded as the figure (rule bound-is-not-a-value): ``numeric`` is the number
-    right after a bound word, as in "over two years" (not "ORR 18% (p<0.05)")."""
+def bound_problems(record: Record) -> Iterator[Problem]:
+    """Check that a measurement does not record a bound as its figure (rule bound-is-not-a-value).
+
+    A bound ("over two years", "exceeded 80%") is kept in words: the record is wrong when its
+    ``numeric`` is the number right after a bound word, not when its value merely holds one
+    ("ORR 18% (p<0.05)" records 18).
+
+    :param record: any record (only a measurement with a ``value`` and a ``numeric`` is checked)
+    :returns: at most one problem, naming the bound
+    """
     value, numeric = record.data.get("value"), record.data.get("numeric")
     if record.kind != "measurements" or not isinstance(value, str) or not isinstance(numeric, int | float):
         return
@@ -411,7 +419,7 @@ def _rule_problems(records: Sequence[Record], by_id: Mapping[str, Record]) -> It
         data = record.data
         yield from _as_written_problems(record)
         yield from _value_as_written_problems(record)
-        yield from _bound_problems(record)
+        yield from bound_problems(record)
         if record.kind == "studies" and data.get("design_category") == "DesignNotReported" \
                 and data.get("type") in DESIGN_TYPES:
             yield Problem(record.file, record.id, "design-type-agrees",

@@ -21,7 +21,7 @@ from kg.pipeline.derived import DERIVATIONS
 from kg.query.store import construct, graph_to_store
 from kg.resources import resource_path
 
-__all__ = ["RuleResult", "apply_rules", "default_rules_dir"]
+__all__ = ["RuleResult", "apply_derivation", "apply_rule", "apply_rules", "default_rules_dir", "run_rule"]
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,58 @@ def apply_rules(graph: Graph, directory: Path | None = None) -> RuleResult:
     added = Graph()
     derived: dict[str, int] = {}
     for path in paths:
-        try:
-            triples = construct(store, path.read_text(encoding="utf-8"))
-        except QueryError as error:
-            raise ConfigurationError(f"rule {path.name}: {error}") from error
-        derived[path.name] = _add(store, added, triples)
+        derived[path.name] = _add(store, added, run_rule(store, path))
     for name, derive in DERIVATIONS:
         derived[name] = _add(store, added, derive(store))
     return RuleResult(added=added, derived=derived, store=store)
+
+
+def run_rule(store: ox.Store, path: Path) -> ox.QueryTriples:
+    """Run one CONSTRUCT rule on a store, as the build runs each rule (the store is not changed).
+
+    :param store: the graph the rule reads
+    :param path: the rule's ``.rq`` file
+    :returns: the triples the rule constructs, those already in the store included
+    :raises ConfigurationError: if the rule does not parse or is not a CONSTRUCT
+    """
+    try:
+        return construct(store, path.read_text(encoding="utf-8"))
+    except QueryError as error:
+        raise ConfigurationError(f"rule {path.name}: {error}") from error
+
+
+def apply_rule(graph: Graph, path: Path) -> Graph:
+    """Apply one rule alone to a graph: what that rule derives from it, with no other rule before it.
+
+    The build runs the rules in order over what the earlier ones derived; to test one rule, give
+    it a graph that holds those earlier triples already.
+
+    :param graph: the graph the rule reads (not modified)
+    :param path: the rule's ``.rq`` file
+    :returns: the derived triples not already in ``graph``
+    :raises ConfigurationError: if the rule does not parse or is not a CONSTRUCT
+    """
+    store = graph_to_store(graph)
+    added = Graph()
+    _add(store, added, run_rule(store, path))
+    return added
+
+
+def apply_derivation(graph: Graph, name: str) -> Graph:
+    """Apply one derivation of ``kg.pipeline.derived`` alone to a graph (as :func:`apply_rule` does a rule).
+
+    :param graph: the graph the derivation reads, with what the rules before it would derive (not modified)
+    :param name: the derivation's name in :data:`kg.pipeline.derived.DERIVATIONS`
+    :returns: the derived triples not already in ``graph``
+    :raises ConfigurationError: if no derivation has that name
+    """
+    derivations = dict(DERIVATIONS)
+    if name not in derivations:
+        raise ConfigurationError(f"no derivation {name!r}; the derivations are {', '.join(derivations)}")
+    store = graph_to_store(graph)
+    added = Graph()
+    _add(store, added, derivations[name](store))
+    return added
 
 
 def _add(store: ox.Store, added: Graph, triples: Iterable[ox.Triple]) -> int:

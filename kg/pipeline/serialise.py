@@ -142,6 +142,25 @@ class BackgroundTurtle:
             self._state["pid"] = pid
         self._finalizer = weakref.finalize(self, _discard, self._state)
 
+    @property
+    def workdir(self) -> Path:
+        """The private temporary directory the child writes the Turtle to (removed once
+        :attr:`finished`)."""
+        return Path(self._state["dir"])
+
+    @property
+    def pid(self) -> int | None:
+        """The child process's id until it is waited for (by :meth:`result` or :meth:`cancel`);
+        ``None`` then, and where ``fork`` is unavailable."""
+        pid: int | None = self._state.get("pid")
+        return pid
+
+    @property
+    def finished(self) -> bool:
+        """Whether the result has been read or the serialisation cancelled: no process and no
+        file are left."""
+        return not self._finalizer.alive
+
     def result(self) -> bytes:
         """Wait for the Turtle and return it (serialising here if the child could not).
 

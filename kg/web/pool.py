@@ -22,6 +22,8 @@ import math
 import multiprocessing
 import pickle
 import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from kg.errors import (
 from kg.web.execution import FRAME, Limits, QueryResult, Request, frame, serve_queries
 
 __all__ = [
-    "OWN_MAX_ROWS", "Limits", "QueryPool", "QueryResult",
+    "MAX_RETRY_SECONDS", "OWN_MAX_ROWS", "Limits", "PoolStatus", "QueryPool", "QueryResult", "WorkerHook", "retry_delay",
 ]
 
 #: The row cap of the server's own queries (entity pages, parameter lookups, statistics),
@@ -46,7 +48,46 @@ __all__ = [
 OWN_MAX_ROWS = 1_000_000
 
 #: The longest pause between two attempts to start a replacement worker.
-_MAX_RETRY_SECONDS = 60.0
+MAX_RETRY_SECONDS = 60.0
+
+#: A coroutine function awaited with each worker's process id as the process starts (see
+#: :class:`QueryPool`).
+WorkerHook = Callable[[int], Awaitable[None]]
+
+
+def retry_delay(attempt: int) -> float:
+    """The pause before trying again to start a replacement worker that failed to start.
+
+    :param attempt: how many attempts have failed before (0 for the first retry)
+    :returns: 1, 2, 4 ... seconds, never more than :data:`MAX_RETRY_SECONDS`, however many attempts
+    """
+    return min(MAX_RETRY_SECONDS, 2.0 ** min(attempt, 16))
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """What a :class:`QueryPool` holds at one moment.
+
+    :param running: whether the pool has been started and not stopped since
+    :param idle: workers free to take a query
+    :param starting: workers being started in place of one that was stopped, loading their
+        store (a replacement that failed to start and waits to be tried again is not counted:
+        queries may be refused as busy meanwhile; its retry is a background task)
+    :param pids: the process ids of the pool's worker processes (loaded or loading), in the
+        order they were started
+    :param background: the pool's background tasks (replacements and their retries)
+    """
+
+    running: bool
+    idle: int
+    starting: int
+    pids: tuple[int, ...]
+    background: int
+
+    @property
+    def busy(self) -> int:
+        """Workers running a query: the loaded workers not free."""
+        return max(0, len(self.pids) - self.idle - self.starting)
 
 _logger = logging.getLogger(__name__)
 
@@ -127,14 +168,21 @@ class QueryPool:
         loading ``graph_file``)
     :param workers: how many queries may run at once
     :param limits: time and size limits of one query
+    :param on_worker_start: awaited with each worker's process id as soon as the process has
+        started, while it loads the store (at the pool's start and for each replacement): for
+        logging, or to inject faults in tests. A :class:`~kg.errors.SarcomaKGError` it raises
+        fails that worker's start as a store that cannot be loaded would (the worker is
+        stopped; :meth:`start` raises it, a replacement is tried again later), and a delay
+        delays the worker's start
     """
 
     def __init__(self, graph_file: Path, *, store_dir: Path | None = None, workers: int = 2,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, on_worker_start: WorkerHook | None = None) -> None:
         self.graph_file = graph_file
         self.store_dir = store_dir
         self.size = workers
         self.limits = limits or Limits()
+        self.on_worker_start = on_worker_start
         self._context = multiprocessing.get_context("spawn")
         # Last in, first out: a lone client keeps getting the worker it just used, whose
         # caches are warm.
@@ -148,6 +196,8 @@ class QueryPool:
         worker = _Worker(self._context, self.graph_file, self.store_dir, self.limits)
         self._all.append(worker)
         try:
+            if self.on_worker_start is not None:
+                await self.on_worker_start(worker.process.pid)
             await worker.connect(timeout=600)
         except BaseException:
             worker.kill()
@@ -160,6 +210,15 @@ class QueryPool:
     def running(self) -> bool:
         """Whether the pool has been started and not stopped since."""
         return self._idle is not None and not self._stopped
+
+    def status(self) -> PoolStatus:
+        """How many workers are free, busy and being started, and their processes.
+
+        :returns: a snapshot (it does not change as the pool does)
+        """
+        return PoolStatus(running=self.running, idle=self._idle.qsize() if self._idle is not None else 0,
+                          starting=self._starting, pids=tuple(worker.process.pid for worker in self._all),
+                          background=len(self._tasks))
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded the store.
@@ -209,7 +268,7 @@ class QueryPool:
                     self._all.remove(worker)
             replacement = await self._spawn()
         except (SarcomaKGError, OSError) as error:
-            delay = min(_MAX_RETRY_SECONDS, 2.0 ** min(attempt, 16))
+            delay = retry_delay(attempt)
             _logger.error("a query worker could not be replaced (%s); trying again in %g s", error, delay)
             self._in_background(self._replace_later(delay, attempt=attempt + 1))
             return
