@@ -21,9 +21,10 @@ from kg.formats import EXPORT_FORMATS
 from kg.identifiers import sync_reference
 from kg.pipeline.serialise import GRAPH_FILE
 from kg.publish.stats import format_statistics, statistics
+from kg.query.answer import answer_sparql, answer_stored_query, read_query_file
 from kg.query.queries import get_query, load_queries
-from kg.query.results import RESULT_FORMATS, format_results
-from kg.query.store import open_store, read_results, run_query
+from kg.query.results import RESULT_FORMATS
+from kg.query.store import open_store
 
 __all__ = ["main"]
 
@@ -119,7 +120,13 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
         for query in load_queries().values():
             click.echo(query.usage())
         return
-    values = {}
+    click.echo(answer_stored_query(name, _parameter_values(params), graph_file=graph_file, store_dir=store_dir,
+                                   fmt=fmt), nl=False)
+
+
+def _parameter_values(params: tuple[str, ...]) -> dict[str, str]:
+    """The ``--param NAME=VALUE`` options as a mapping (each name once)."""
+    values: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep:
@@ -127,10 +134,7 @@ def query_command(name: str | None, list_queries: bool, params: tuple[str, ...],
         if key in values:
             raise click.BadParameter(f"{key} is given twice; give each parameter once", param_hint="--param")
         values[key] = value
-    query = get_query(name)  # an unknown name is reported before a missing graph
-    query.check_names(values)  # and so are unknown parameters
-    store = open_store(graph_file, store_dir=store_dir)
-    click.echo(read_results(lambda: format_results(query.run(store, values), fmt)), nl=False)
+    return values
 
 
 @main.command("sparql")
@@ -143,9 +147,8 @@ def sparql_command(query: str, fmt: str, graph_file: Path, store_dir: Path | Non
     """Run a SPARQL query given as text or as the path of a .rq file."""
     if not query.endswith(".rq") and _is_path(query):
         raise ConfigurationError(f"{query} is a path, not a query: give the query text or a .rq file")
-    text = _query_file(Path(query)) if query.endswith(".rq") else query
-    store = open_store(graph_file, store_dir=store_dir)
-    click.echo(read_results(lambda: format_results(run_query(store, text), fmt)), nl=False)
+    text = read_query_file(Path(query)) if query.endswith(".rq") else query
+    click.echo(answer_sparql(text, graph_file=graph_file, store_dir=store_dir, fmt=fmt), nl=False)
 
 
 def _is_path(text: str) -> bool:
@@ -154,23 +157,6 @@ def _is_path(text: str) -> bool:
         return "\n" not in text and Path(text).exists()
     except (OSError, ValueError):  # too long for a path, or a NUL byte
         return False
-
-
-def _query_file(path: Path) -> str:
-    """Read a query file named on the command line.
-
-    :param path: a path ending in ``.rq``
-    :returns: its text
-    :raises ConfigurationError: if it is missing, unreadable or not UTF-8
-    """
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"query file not found: {path}") from None
-    except UnicodeDecodeError as error:
-        raise ConfigurationError(f"{path}: not UTF-8 (byte {error.start}: {error.reason}); save it as UTF-8") from None
-    except OSError as error:
-        raise ConfigurationError(f"cannot read the query file {path}: {error.strerror or error}") from None
 
 
 @main.command("export")
