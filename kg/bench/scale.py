@@ -1,7 +1,7 @@
 """Grow a graph shaped like the curated one, to a requested size, for benchmarks.
 
 The built graph is copied again and again: in each copy the studies, arms, regimens,
-measurements, findings and publications (with their evidence and reference entries) get
+measurements, findings, contrasts and publications (with their evidence and reference entries) get
 new IRIs, while the shared vocabulary — the ontology, subtypes, therapies, targets, immune
 cell types, TME features and the two reviews — stays the same. So a larger graph has more
 trials, arms and measurements for the same subtypes and drugs, with the fan-out and the
@@ -22,7 +22,7 @@ from kg.pipeline.records import RecordSet
 __all__ = ["REPLICATED_KINDS", "grow", "write_grown"]
 
 #: Record kinds that get new IRIs in each copy.
-REPLICATED_KINDS = ("studies", "arms", "regimens", "measurements", "findings", "publications")
+REPLICATED_KINDS = ("studies", "arms", "regimens", "measurements", "findings", "contrasts", "publications")
 
 _IRI = re.compile(re.escape("<" + DATA_NAMESPACE) + r"([a-z0-9][a-z0-9-]*[a-z0-9])(?=[/>])")
 
