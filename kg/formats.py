@@ -19,7 +19,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -106,6 +108,19 @@ _RDF_BY_ALIAS: dict[str, RdfFormat] = {alias: fmt for fmt in RDF_FORMATS for ali
 _RESULT_BY_NAME: dict[str, ResultFormat] = {fmt.name: fmt for fmt in RESULT_FORMATS}
 
 
+F = TypeVar("F", RdfFormat, ResultFormat)
+
+
+def _lookup(name: str, by_name: Mapping[str, F], by_media_type: Mapping[str, F], *, what: str) -> F:
+    """The format a name (case-insensitive) or a media type names, else :class:`UnknownFormat`."""
+    key = name.strip().lower()
+    found = by_name.get(key) or by_media_type.get(key)
+    if found is None:
+        names = ", ".join(dict.fromkeys(fmt.name for fmt in by_name.values()))
+        raise UnknownFormat(f"unknown {what} {name!r}; choose one of {names}")
+    return found
+
+
 def rdf_format(name: str) -> RdfFormat:
     """The RDF format of a short name, alias or media type.
 
@@ -116,11 +131,7 @@ def rdf_format(name: str) -> RdfFormat:
     >>> rdf_format("RDF").name
     'xml'
     """
-    key = name.strip().lower()
-    found = _RDF_BY_ALIAS.get(key) or RDF_MEDIA_TYPES.get(key)
-    if found is None:
-        raise UnknownFormat(f"unknown RDF format {name!r}; choose one of {', '.join(f.name for f in RDF_FORMATS)}")
-    return found
+    return _lookup(name, _RDF_BY_ALIAS, RDF_MEDIA_TYPES, what="RDF format")
 
 
 def result_format(name: str) -> ResultFormat:
@@ -133,9 +144,4 @@ def result_format(name: str) -> ResultFormat:
     >>> result_format("text/tab-separated-values").name
     'tsv'
     """
-    key = name.strip().lower()
-    found = _RESULT_BY_NAME.get(key) or RESULT_MEDIA_TYPES.get(key)
-    if found is None:
-        raise UnknownFormat(f"unknown result format {name!r}; "
-                            f"choose one of {', '.join(f.name for f in RESULT_FORMATS)}")
-    return found
+    return _lookup(name, _RESULT_BY_NAME, RESULT_MEDIA_TYPES, what="result format")

@@ -86,8 +86,8 @@ class SizeReport:
     :param triples: the graph's triples
     :param load_seconds: Oxigraph's load of the graph
     :param peak_memory_mb: the peak resident memory of the process that loaded and queried the store
-    :param rdflib_load_seconds: rdflib's parse of the same graph, where measured
     :param queries: each stored query's timings
+    :param rdflib_load_seconds: rdflib's parse of the same graph, where measured
     :param throughput: requests a second the clients got over HTTP (the stored queries of up to 100 rows), where measured
     :param first_query_seconds: from ``sarcoma-kg serve`` to the first answered query
     :param pages: entity page path → (median, p95) milliseconds over HTTP (curated size only)
@@ -97,8 +97,8 @@ class SizeReport:
     triples: int
     load_seconds: float
     peak_memory_mb: float
-    rdflib_load_seconds: float | None = None
     queries: list[QueryTiming] = field(default_factory=list)
+    rdflib_load_seconds: float | None = None
     throughput: float | None = None
     first_query_seconds: float | None = None
     pages: dict[str, tuple[float, float]] = field(default_factory=dict)
